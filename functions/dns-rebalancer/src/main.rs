@@ -1,0 +1,10 @@
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use strata_core::aws::AwsClients;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    strata_core::telemetry::init_logging();
+    let aws = AwsClients::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| dns_rebalancer::handle(&aws, event))).await
+}

@@ -1,0 +1,55 @@
+//! AWS adapters: one module per service, each turning SDK shapes into the plain model and back.
+//! Clients are built once per cold start from the standard environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`).
+
+pub mod autoscaling;
+pub mod cloudwatch;
+pub mod elbv2;
+pub mod route53;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::error::{Result, StrataError};
+
+/// The four clients every Strata function uses, built once.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub region: String,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl AwsClients {
+    /// Loads the shared config from the environment. Retries default to adaptive (client-side rate limiting
+    /// on throttling), 5 attempts, unless `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` say otherwise.
+    pub async fn from_env() -> Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if std::env::var_os("AWS_RETRY_MODE").is_none() {
+            let attempts = std::env::var("AWS_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+            loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(attempts));
+        }
+        Self::from_config(&loader.load().await)
+    }
+
+    pub fn from_config(config: &SdkConfig) -> Result<Self> {
+        let region = config
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or_else(|| StrataError::Config("no AWS region: set AWS_REGION".into()))?;
+        Ok(Self {
+            region,
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        })
+    }
+}
+
+/// Splits ids into the batches an API accepts (ELBv2 describes take 20 ARNs).
+pub fn batches<T>(items: &[T], size: usize) -> impl Iterator<Item = &[T]> {
+    items.chunks(size.max(1))
+}

@@ -1,0 +1,13 @@
+//! Strata's core: the fleet spec, the observed model, pure planning, AWS adapters, event decoding and
+//! telemetry, shared by the four Lambda functions (observe → plan → guard → apply).
+
+pub mod aws;
+pub mod error;
+pub mod model;
+pub mod names;
+pub mod observe;
+pub mod policy;
+pub mod spec;
+pub mod telemetry;
+
+pub use error::{Result, StrataError};

@@ -1,0 +1,187 @@
+//! The observed fleet: AWS as plain data, read fresh on every invocation (AWS is the only state store).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::names::{FleetName, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    pub dns_name: String,
+    pub canonical_hosted_zone_id: String,
+    pub scheme: String,
+    pub ip_address_type: String,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    /// Seconds since the epoch; orders duplicates (the oldest is kept).
+    pub created_epoch: i64,
+    pub state: String,
+    pub tags: Tags,
+    /// Filled only when the observation asks for configuration (cloning, provisioning).
+    pub attributes: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub target_type: String,
+    pub protocol: String,
+    pub port: i32,
+    pub vpc_id: String,
+    pub health_check_path: String,
+    pub health_check_interval_seconds: i32,
+    pub healthy_threshold: i32,
+    pub unhealthy_threshold: i32,
+    pub load_balancer_arns: Vec<String>,
+    pub tags: Tags,
+    pub attributes: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Listener {
+    pub arn: String,
+    pub port: i32,
+    pub protocol: String,
+    pub ssl_policy: Option<String>,
+    /// The default certificate first, then any extra ones.
+    pub certificate_arns: Vec<String>,
+    /// `forward:<tg arn>` or `redirect:<protocol>:<port>:<status>`.
+    pub default_action: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TargetHealthCount {
+    pub healthy: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shard {
+    pub index: ShardIndex,
+    pub load_balancer: Option<LoadBalancer>,
+    pub target_group: Option<TargetGroup>,
+    pub listeners: Vec<Listener>,
+    pub health: Option<TargetHealthCount>,
+    pub requests_per_second: Option<f64>,
+}
+
+impl Shard {
+    pub fn new(index: ShardIndex) -> Self {
+        Self {
+            index,
+            load_balancer: None,
+            target_group: None,
+            listeners: Vec::new(),
+            health: None,
+            requests_per_second: None,
+        }
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.load_balancer.as_ref().and_then(|lb| lb.tags.get(key)).map(String::as_str)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.tag(TAG_STATE) == Some(STATE_DRAINING)
+    }
+
+    /// When the shard was marked draining (RFC 3339), if it is.
+    pub fn draining_since(&self) -> Option<&str> {
+        self.tag(TAG_DRAINING_SINCE).filter(|_| self.is_draining())
+    }
+
+    /// Both halves exist and the ALB is not being drained.
+    pub fn is_serving(&self) -> bool {
+        self.load_balancer.is_some() && self.target_group.is_some() && !self.is_draining()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AliasTarget {
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    pub evaluate_target_health: bool,
+}
+
+/// A Route 53 record owned by a fleet (its SetIdentifier starts with `strata:<fleet>:`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnedRecord {
+    pub name: String,
+    pub record_type: String,
+    pub set_identifier: String,
+    pub weight: Option<i64>,
+    pub region: Option<String>,
+    pub alias: Option<AliasTarget>,
+    pub health_check_id: Option<String>,
+    /// The shard a weighted record points at.
+    pub shard: Option<ShardIndex>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AutoScalingGroup {
+    pub name: String,
+    pub target_group_arns: Vec<String>,
+    pub instance_count: u32,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alarm {
+    pub name: String,
+    pub state: String,
+    pub threshold: Option<f64>,
+    pub alarm_actions: Vec<String>,
+}
+
+/// One fleet in one region, as AWS has it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservedFleet {
+    pub fleet: FleetName,
+    pub region: String,
+    /// Ordered by index; a shard appears once even if AWS holds duplicates (the oldest ALB/TG is kept).
+    pub shards: Vec<Shard>,
+    /// Newer copies of a shard's ALB or TG made by racing creates, to be removed.
+    pub duplicate_load_balancers: Vec<LoadBalancer>,
+    pub duplicate_target_groups: Vec<TargetGroup>,
+    /// Records of this fleet in the hosted zone: this region's weighted set and every region's latency record.
+    pub records: Vec<OwnedRecord>,
+    pub asgs: Vec<AutoScalingGroup>,
+    pub alarms: Vec<Alarm>,
+}
+
+impl ObservedFleet {
+    pub fn shard(&self, index: ShardIndex) -> Option<&Shard> {
+        self.shards.iter().find(|s| s.index == index)
+    }
+
+    pub fn weighted_record(&self, index: ShardIndex) -> Option<&OwnedRecord> {
+        self.records.iter().find(|r| r.shard == Some(index))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shards.is_empty() && self.records.is_empty() && self.alarms.is_empty()
+    }
+
+    /// Fleet policy written by the provisioner on each ALB (`strata:policy:<key>`), from the lowest shard that has it.
+    pub fn policy_tags(&self) -> Tags {
+        let prefix = crate::names::TAG_POLICY_PREFIX;
+        self.shards
+            .iter()
+            .filter_map(|s| s.load_balancer.as_ref())
+            .map(|lb| {
+                lb.tags
+                    .iter()
+                    .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+                    .collect::<Tags>()
+            })
+            .find(|tags| !tags.is_empty())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,146 @@
+//! Fleet policy as tags on every shard's ALB (`strata:policy:<key>=<value>`): written by the provisioner,
+//! read back by the other functions, so one deployment serves any number of fleets and an Update reaches
+//! all of them at once.
+
+use crate::model::Tags;
+use crate::names::TAG_POLICY_PREFIX;
+use crate::observe::DnsLocation;
+use crate::spec::{AsgSelector, FleetSpec, Limits, Rebalancing, ShardingMode};
+
+/// ELBv2 tag values hold at most 256 characters: a long ASG list spills into `asg-names.1`, `asg-names.2`, ...
+const TAG_VALUE_MAX: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetPolicy {
+    pub dns: DnsLocation,
+    pub asgs: AsgSelector,
+    pub mode: ShardingMode,
+    pub limits: Limits,
+    pub rebalancing: Rebalancing,
+    pub deregistration_delay_seconds: u32,
+    pub scaler_function_arn: Option<String>,
+}
+
+impl FleetPolicy {
+    pub fn from_spec(spec: &FleetSpec) -> Self {
+        Self {
+            dns: DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() },
+            asgs: spec.asgs.clone(),
+            mode: spec.sharding_mode,
+            limits: spec.limits.clone(),
+            rebalancing: spec.rebalancing.clone(),
+            deregistration_delay_seconds: spec.deregistration_delay_seconds,
+            scaler_function_arn: spec.scaler_function_arn.clone(),
+        }
+    }
+
+    /// The policy as full tag keys (with the `strata:policy:` prefix).
+    pub fn to_tags(&self) -> Tags {
+        let l = &self.limits;
+        let b = &self.rebalancing;
+        let mut tags: Vec<(&str, String)> = vec![
+            ("domain", self.dns.domain.clone()),
+            ("hosted-zone-id", self.dns.hosted_zone_id.clone()),
+            ("mode", self.mode.as_str().to_owned()),
+            ("rps-per-shard", l.requests_per_second_per_shard.to_string()),
+            ("targets-per-shard", l.targets_per_shard.to_string()),
+            ("max-shards", l.max_shards.to_string()),
+            ("min-shards", l.min_shards.to_string()),
+            ("scale-out-percent", l.scale_out_percent.to_string()),
+            ("scale-in-percent", l.scale_in_percent.to_string()),
+            ("max-step", b.max_step.to_string()),
+            ("hysteresis-percent", b.hysteresis_percent.to_string()),
+            ("initial-weight", b.initial_weight.to_string()),
+            ("deregistration-delay", self.deregistration_delay_seconds.to_string()),
+        ];
+        if let Some((key, value)) = &self.asgs.tag {
+            tags.push(("asg-tag-key", key.clone()));
+            tags.push(("asg-tag-value", value.clone()));
+        }
+        if let Some(arn) = &self.scaler_function_arn {
+            tags.push(("scaler-arn", arn.clone()));
+        }
+        let mut out: Tags = tags.into_iter().map(|(k, v)| (format!("{TAG_POLICY_PREFIX}{k}"), v)).collect();
+        for (i, chunk) in chunk_names(&self.asgs.names).into_iter().enumerate() {
+            out.insert(format!("{TAG_POLICY_PREFIX}asg-names.{i}"), chunk);
+        }
+        out
+    }
+
+    /// Reads the policy back from tags whose `strata:policy:` prefix is already stripped.
+    /// `None` when the tags are not a complete policy (not a Strata ALB, or one still being built).
+    pub fn from_tags(tags: &Tags) -> Option<Self> {
+        let get = |k: &str| tags.get(k).cloned();
+        fn num<T: std::str::FromStr>(tags: &Tags, k: &str) -> Option<T> {
+            tags.get(k)?.parse().ok()
+        }
+        let mut names = Vec::new();
+        for i in 0.. {
+            let Some(chunk) = get(&format!("asg-names.{i}")) else { break };
+            names.extend(chunk.split(' ').filter(|n| !n.is_empty()).map(str::to_owned));
+        }
+        let tag = get("asg-tag-key").zip(get("asg-tag-value"));
+        let mode = match get("mode")?.as_str() {
+            "partition" => ShardingMode::Partition,
+            _ => ShardingMode::Mirror,
+        };
+        Some(Self {
+            dns: DnsLocation { hosted_zone_id: get("hosted-zone-id")?, domain: get("domain")? },
+            asgs: AsgSelector { names, tag },
+            mode,
+            limits: Limits {
+                requests_per_second_per_shard: num(tags, "rps-per-shard")?,
+                targets_per_shard: num(tags, "targets-per-shard")?,
+                max_shards: num(tags, "max-shards")?,
+                min_shards: num(tags, "min-shards")?,
+                scale_out_percent: num(tags, "scale-out-percent")?,
+                scale_in_percent: num(tags, "scale-in-percent")?,
+            },
+            rebalancing: Rebalancing {
+                max_step: num(tags, "max-step")?,
+                hysteresis_percent: num(tags, "hysteresis-percent")?,
+                initial_weight: num(tags, "initial-weight")?,
+            },
+            deregistration_delay_seconds: num(tags, "deregistration-delay")?,
+            scaler_function_arn: get("scaler-arn"),
+        })
+    }
+}
+
+/// Space-separated names in values of at most 256 characters.
+fn chunk_names(names: &[String]) -> Vec<String> {
+    let mut chunks = vec![String::new()];
+    for name in names {
+        let current = chunks.last_mut().expect("never empty");
+        if !current.is_empty() && current.len() + 1 + name.len() > TAG_VALUE_MAX {
+            chunks.push(name.clone());
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(name);
+        }
+    }
+    chunks.retain(|c| !c.is_empty());
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::FleetSpec;
+
+    #[test]
+    fn policy_survives_a_round_trip_through_tags_with_many_asgs() {
+        let mut props = crate::spec::tests::valid_properties();
+        let names: Vec<String> = (0..60).map(|i| format!("web-asg-number-{i:03}")).collect();
+        props["AutoScalingGroupNames"] = serde_json::json!(names);
+        props["AutoScalingGroupTag"] = serde_json::json!({"Key": "team", "Value": "web"});
+        let policy = FleetPolicy::from_spec(&FleetSpec::from_properties(&props).unwrap());
+        let tags = policy.to_tags();
+        assert!(tags.values().all(|v| v.len() <= TAG_VALUE_MAX));
+        let stripped: Tags =
+            tags.iter().map(|(k, v)| (k.strip_prefix(TAG_POLICY_PREFIX).unwrap().to_owned(), v.clone())).collect();
+        assert_eq!(FleetPolicy::from_tags(&stripped), Some(policy));
+    }
+}

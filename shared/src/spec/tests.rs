@@ -1,0 +1,100 @@
+use serde_json::json;
+
+use super::*;
+
+pub(crate) fn valid_properties() -> Value {
+    json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:strata-provisioner",
+        "FleetName": "web",
+        "Domain": "api.example.com",
+        "HostedZoneId": "Z0123456789ABC",
+        "VpcId": "vpc-1",
+        "SubnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+        "SecurityGroupIds": ["sg-1"],
+        "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        "AutoScalingGroupNames": ["web-a", "web-b"]
+    })
+}
+
+#[test]
+fn defaults_fill_what_the_spec_leaves_out() {
+    let spec = FleetSpec::from_properties(&valid_properties()).unwrap();
+    assert_eq!(spec.fleet.as_str(), "web");
+    assert_eq!(spec.scheme, Scheme::InternetFacing);
+    assert_eq!(spec.target_port, 80);
+    assert_eq!(spec.health_check.path, "/health");
+    assert_eq!(spec.deregistration_delay_seconds, 300);
+    assert!(!spec.stickiness.enabled);
+    assert_eq!(spec.sharding_mode, ShardingMode::Mirror);
+    assert_eq!(spec.limits.targets_per_shard, 1000);
+    assert_eq!(spec.ssl_policy, DEFAULT_SSL_POLICY);
+}
+
+#[test]
+fn cloudformation_strings_are_accepted_for_every_scalar() {
+    let mut props = valid_properties();
+    props["DeregistrationDelaySeconds"] = json!("30");
+    props["Stickiness"] = json!({"Enabled": "true", "DurationSeconds": "600"});
+    props["Limits"] = json!({"MaxShards": "4", "RequestsPerSecondPerShard": 1000});
+    props["SubnetIds"] = json!("subnet-a, subnet-b");
+    let spec = FleetSpec::from_properties(&props).unwrap();
+    assert_eq!(spec.deregistration_delay_seconds, 30);
+    assert!(spec.stickiness.enabled);
+    assert_eq!(spec.stickiness.duration_seconds, 600);
+    assert_eq!(spec.limits.max_shards, 4);
+    assert_eq!(spec.limits.requests_per_second_per_shard, 1000);
+    assert_eq!(spec.subnet_ids, vec!["subnet-a", "subnet-b"]);
+}
+
+#[test]
+fn spec_validation_names_every_bad_field_in_one_error() {
+    let mut props = valid_properties();
+    props["FleetName"] = json!("Web_Fleet");
+    props["Scheme"] = json!("public");
+    props["DeregistrationDelaySeconds"] = json!("forever");
+    props["Limits"] = json!({"MaxShards": 99, "MinShards": 0});
+    props["VpcId"] = json!("subnet-1");
+    props["Colour"] = json!("blue");
+    let Err(StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&props) else {
+        panic!("a bad spec must be refused");
+    };
+    let fields = errors.fields();
+    for expected in
+        ["FleetName", "Scheme", "DeregistrationDelaySeconds", "Limits.MaxShards", "Limits.MinShards", "VpcId", "Colour"]
+    {
+        assert!(fields.contains(&expected), "{expected} not named in {errors}");
+    }
+    assert_eq!(fields.len(), 7, "{errors}");
+}
+
+#[test]
+fn missing_required_fields_are_each_named() {
+    let Err(StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&json!({"ServiceToken": "x"})) else {
+        panic!("an empty spec must be refused");
+    };
+    let fields = errors.fields();
+    for expected in
+        ["FleetName", "Domain", "HostedZoneId", "VpcId", "CertificateArn", "SubnetIds", "AutoScalingGroupNames"]
+    {
+        assert!(fields.contains(&expected), "{expected} not named in {errors}");
+    }
+}
+
+#[test]
+fn an_asg_tag_selector_alone_is_enough() {
+    let mut props = valid_properties();
+    props.as_object_mut().unwrap().remove("AutoScalingGroupNames");
+    props["AutoScalingGroupTag"] = json!({"Key": "strata:fleet", "Value": "web"});
+    let spec = FleetSpec::from_properties(&props).unwrap();
+    assert_eq!(spec.asgs.tag, Some(("strata:fleet".into(), "web".into())));
+}
+
+#[test]
+fn replacement_fields_are_the_ones_aws_cannot_change_in_place() {
+    let old = FleetSpec::from_properties(&valid_properties()).unwrap();
+    let mut props = valid_properties();
+    props["Scheme"] = json!("internal");
+    props["DeregistrationDelaySeconds"] = json!(10);
+    let new = FleetSpec::from_properties(&props).unwrap();
+    assert_eq!(old.replacement_fields(&new), vec!["Scheme"]);
+}

@@ -1,0 +1,132 @@
+//! The emulated AWS: a moto server (with Strata's CBOR front for CloudWatch) on 127.0.0.1 and an ephemeral
+//! port, one per test, so no test ever sees another's resources. Dropping the handle stops the server; so
+//! does the death of the test process, because the server exits when its stdin closes.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::{Value, json};
+use strata_core::aws::AwsClients;
+
+use crate::workspace_root;
+
+pub struct Emulator {
+    pub endpoint: String,
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+/// The Python of the project's venv (`make venv`), or `STRATA_PYTHON`.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("STRATA_PYTHON") {
+        return p.into();
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(venv.exists(), "no {} : run `make venv` (or `make test`) first, or set STRATA_PYTHON", venv.display());
+    venv
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let script = workspace_root().join("tests/emulator/strata_emulator.py");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let stdin = child.stdin.take().expect("emulator stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("emulator stdout"))
+            .read_line(&mut line)
+            .expect("read emulator banner");
+        let endpoint = line.strip_prefix("STRATA_EMULATOR_READY ").map(|s| s.trim().to_owned()).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("the emulator did not start: {line:?}")
+        });
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "the emulator must listen on loopback only: {endpoint}");
+        Self { endpoint, child, _stdin: stdin }
+    }
+
+    /// The environment a function binary needs to reach this emulator.
+    pub fn env(&self, region: &str) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_REGION", region),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_MAX_ATTEMPTS", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    pub async fn sdk_config(&self, region: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_route53::config::Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "strata-tests",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn clients(&self, region: &str) -> AwsClients {
+        AwsClients::from_config(&self.sdk_config(region).await).expect("clients")
+    }
+
+    fn control(&self, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/_strata/{path}", self.endpoint);
+        let response = match body {
+            Some(body) => ureq::post(&url).send_json(body),
+            None => ureq::get(&url).call(),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("emulator {path}: {e}"));
+        response.body_mut().read_json().expect("control endpoint answers JSON")
+    }
+
+    /// Creates the fixtures of a region (see `strata_control.py`).
+    pub fn seed(&self, region: &str, asgs: Value) -> Fixture {
+        let answer = self.control("seed", Some(json!({"region": region, "asgs": asgs})));
+        serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("seed answered {answer}: {e}"))
+    }
+
+    /// Every AWS call served so far, as `service:Operation`.
+    pub fn calls(&self) -> Vec<String> {
+        let answer = self.control("calls", None);
+        answer
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| format!("{}:{}", c["service"].as_str().unwrap_or(""), c["operation"].as_str().unwrap_or("")))
+            .collect()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Fixture {
+    pub region: String,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_id: String,
+    pub certificate_arn: String,
+    pub hosted_zone_id: String,
+    pub asg_names: Vec<String>,
+}

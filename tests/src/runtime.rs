@@ -1,0 +1,145 @@
+//! A Lambda Runtime API (2018-06-01) served on loopback, driving a real function binary exactly as Lambda
+//! does: the binary polls `/runtime/invocation/next`, gets an event, and posts a response or an error.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tiny_http::{Header, Method, Response, Server};
+
+use crate::workspace_root;
+
+/// What the function answered for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Response(Value),
+    Error { error_type: String, error_message: String },
+}
+
+impl Outcome {
+    pub fn response(&self) -> &Value {
+        match self {
+            Self::Response(v) => v,
+            Self::Error { error_type, error_message } => panic!("the function failed: {error_type}: {error_message}"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    /// Everything the function wrote (JSON log lines, EMF lines).
+    pub logs: String,
+    /// From exec to the first `/next` request (cold start).
+    pub time_to_first_poll: Duration,
+}
+
+/// Where the function binaries are: `STRATA_BIN_DIR`, else the workspace's `target/debug`.
+pub fn binary(name: &str) -> PathBuf {
+    let dir = std::env::var_os("STRATA_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug")
+    });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `function` under the Runtime API, hands it `events` one by one, and stops it after the last answer.
+pub fn run_function(function: &str, env: &[(String, String)], events: &[Value]) -> Run {
+    run_binary(&binary(function), function, env, events, Duration::from_secs(120))
+}
+
+pub fn run_binary(
+    path: &PathBuf,
+    function: &str,
+    env: &[(String, String)],
+    events: &[Value],
+    timeout: Duration,
+) -> Run {
+    let server = Server::http("127.0.0.1:0").expect("bind the Runtime API");
+    let port = server.server_addr().to_ip().expect("an IP address").port();
+    let log_path = std::env::temp_dir().join(format!("strata-{function}-{port}.log"));
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let started = Instant::now();
+    let mut child = Command::new(path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]test")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
+
+    let mut outcomes = Vec::new();
+    let mut next_event = 0;
+    let mut time_to_first_poll = None;
+    let deadline = Instant::now() + timeout;
+    while outcomes.len() < events.len() || next_event < events.len() {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Some(mut request) = server.recv_timeout(remaining).expect("Runtime API") else {
+            let _ = child.kill();
+            let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("{function} gave no answer within {timeout:?}; its output:\n{logs}");
+        };
+        let url = request.url().to_owned();
+        if request.method() == &Method::Get && url.ends_with("/runtime/invocation/next") {
+            time_to_first_poll.get_or_insert_with(|| started.elapsed());
+            if next_event == outcomes.len() && next_event < events.len() {
+                let request_id = format!("req-{port}-{next_event}");
+                let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() + 60_000;
+                let body = serde_json::to_vec(&events[next_event]).unwrap();
+                let response = Response::from_data(body)
+                    .with_header(header("Lambda-Runtime-Aws-Request-Id", &request_id))
+                    .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline_ms.to_string()))
+                    .with_header(header(
+                        "Lambda-Runtime-Invoked-Function-Arn",
+                        &format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+                    ))
+                    .with_header(header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000"))
+                    .with_header(header("Content-Type", "application/json"));
+                next_event += 1;
+                let _ = request.respond(response);
+            }
+            // Otherwise leave the poll hanging, as Lambda does between invocations.
+            continue;
+        }
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        if url.ends_with("/response") {
+            outcomes.push(Outcome::Response(serde_json::from_str(&body).unwrap_or(Value::String(body))));
+        } else if url.ends_with("/error") {
+            let parsed: Value = serde_json::from_str(&body).unwrap_or_default();
+            let error_type = parsed["errorType"].as_str().unwrap_or_default().to_owned();
+            let error_message = parsed["errorMessage"].as_str().unwrap_or_default().to_owned();
+            outcomes.push(Outcome::Error { error_type, error_message });
+            if url.contains("/init/error") {
+                let _ = request.respond(Response::empty(202));
+                break;
+            }
+        }
+        let _ = request.respond(Response::empty(202));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&log_path);
+    Run { outcomes, logs, time_to_first_poll: time_to_first_poll.unwrap_or_default() }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid header")
+}
