@@ -9,7 +9,7 @@ use crate::aws::{AwsClients, autoscaling, cloudwatch, elbv2, route53};
 use crate::error::Result;
 use crate::model::{LoadBalancer, ObservedFleet, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, MANAGED_BY, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, alarm_prefix};
-use crate::policy::FleetPolicy;
+use crate::policy::{asgs_from_tags, dns_from_tags};
 use crate::spec::AsgSelector;
 
 /// Where a fleet's records live; read from the shards' policy tags when not given.
@@ -60,9 +60,9 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     };
     assemble_shards(&mut observed, owned(load_balancers, &tags, fleet), owned(target_groups, &tags, fleet));
 
-    let policy = FleetPolicy::from_tags(&observed.policy_tags());
-    let dns = query.dns.or_else(|| policy.as_ref().map(|p| p.dns.clone()));
-    let selector = query.asgs.or_else(|| policy.as_ref().map(|p| p.asgs.clone()));
+    let policy_tags = observed.policy_tags();
+    let dns = query.dns.or_else(|| dns_from_tags(&policy_tags));
+    let selector = query.asgs.or_else(|| asgs_from_tags(&policy_tags));
     let records = async {
         match &dns {
             Some(dns) => route53::owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region).await,

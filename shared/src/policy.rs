@@ -71,22 +71,17 @@ impl FleetPolicy {
     /// `None` when the tags are not a complete policy (not a Strata ALB, or one still being built).
     pub fn from_tags(tags: &Tags) -> Option<Self> {
         let get = |k: &str| tags.get(k).cloned();
+        #[allow(clippy::items_after_statements)]
         fn num<T: std::str::FromStr>(tags: &Tags, k: &str) -> Option<T> {
             tags.get(k)?.parse().ok()
         }
-        let mut names = Vec::new();
-        for i in 0.. {
-            let Some(chunk) = get(&format!("asg-names.{i}")) else { break };
-            names.extend(chunk.split(' ').filter(|n| !n.is_empty()).map(str::to_owned));
-        }
-        let tag = get("asg-tag-key").zip(get("asg-tag-value"));
         let mode = match get("mode")?.as_str() {
             "partition" => ShardingMode::Partition,
             _ => ShardingMode::Mirror,
         };
         Some(Self {
-            dns: DnsLocation { hosted_zone_id: get("hosted-zone-id")?, domain: get("domain")? },
-            asgs: AsgSelector { names, tag },
+            dns: dns_from_tags(tags)?,
+            asgs: asgs_from_tags(tags)?,
             mode,
             limits: Limits {
                 requests_per_second_per_shard: num(tags, "rps-per-shard")?,
@@ -105,6 +100,22 @@ impl FleetPolicy {
             scaler_function_arn: get("scaler-arn"),
         })
     }
+}
+
+/// Where the fleet's records live, from (prefix-stripped) policy tags.
+pub fn dns_from_tags(tags: &Tags) -> Option<DnsLocation> {
+    Some(DnsLocation { hosted_zone_id: tags.get("hosted-zone-id")?.clone(), domain: tags.get("domain")?.clone() })
+}
+
+/// The fleet's ASG selector, from (prefix-stripped) policy tags; `None` if the tags select nothing.
+pub fn asgs_from_tags(tags: &Tags) -> Option<AsgSelector> {
+    let mut names = Vec::new();
+    for i in 0.. {
+        let Some(chunk) = tags.get(&format!("asg-names.{i}")) else { break };
+        names.extend(chunk.split(' ').filter(|n| !n.is_empty()).map(str::to_owned));
+    }
+    let tag = tags.get("asg-tag-key").cloned().zip(tags.get("asg-tag-value").cloned());
+    (!names.is_empty() || tag.is_some()).then_some(AsgSelector { names, tag })
 }
 
 /// Space-separated names in values of at most 256 characters.

@@ -2,6 +2,7 @@
 //! harness that runs the real function binaries, and fixtures.
 
 pub mod emulator;
+pub mod fixtures;
 pub mod runtime;
 
 use std::path::PathBuf;
