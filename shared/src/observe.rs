@@ -145,10 +145,8 @@ async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Re
                 tg.attributes = elbv2::target_group_attributes(&aws.elbv2, &tg.arn).await?;
             }
         }
-        if depth.target_health {
-            if let Some(tg) = &shard.target_group {
-                shard.health = Some(elbv2::target_health(&aws.elbv2, &tg.arn).await?);
-            }
+        if let Some(tg) = shard.target_group.as_ref().filter(|_| depth.target_health) {
+            shard.health = Some(elbv2::target_health(&aws.elbv2, &tg.arn).await?);
         }
         Ok(shard)
     }))

@@ -13,7 +13,13 @@ pub fn elb_tag(key: &str, value: &str) -> Tag {
 
 /// An ALB and target group named and tagged as shard `index` of `fleet`, plus its weighted record.
 /// Returns (ALB ARN, ALB DNS name, TG ARN).
-pub async fn hand_made_shard(aws: &AwsClients, fixture: &Fixture, fleet: &str, index: u8, domain: &str) -> (String, String, String) {
+pub async fn hand_made_shard(
+    aws: &AwsClients,
+    fixture: &Fixture,
+    fleet: &str,
+    index: u8,
+    domain: &str,
+) -> (String, String, String) {
     let shard_tags = [
         elb_tag("strata:fleet", fleet),
         elb_tag("strata:shard", &index.to_string()),
@@ -63,7 +69,9 @@ pub fn weighted_alias(name: &str, set_identifier: &str, dns: &str, zone: &str, w
         .r#type(RrType::A)
         .set_identifier(set_identifier)
         .weight(weight)
-        .alias_target(AliasTarget::builder().dns_name(dns).hosted_zone_id(zone).evaluate_target_health(true).build().unwrap())
+        .alias_target(
+            AliasTarget::builder().dns_name(dns).hosted_zone_id(zone).evaluate_target_health(true).build().unwrap(),
+        )
         .build()
         .unwrap()
 }

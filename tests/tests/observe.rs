@@ -22,7 +22,8 @@ async fn fleet_observation_finds_tagged_shards_and_skips_foreign_resources() {
     hand_made_shard(&aws, &fixture, "webapp", 0, "api.example.com").await;
 
     let fleet = FleetName::parse("web").unwrap();
-    let query = FleetQuery { fleet: &fleet, dns: None, asgs: None, depth: Depth { configuration: true, target_health: true } };
+    let query =
+        FleetQuery { fleet: &fleet, dns: None, asgs: None, depth: Depth { configuration: true, target_health: true } };
     let observed = observe(&aws, query).await.expect("observe");
 
     let indexes: Vec<u8> = observed.shards.iter().map(|s| s.index.get()).collect();
@@ -33,10 +34,15 @@ async fn fleet_observation_finds_tagged_shards_and_skips_foreign_resources() {
     assert_eq!(s0.health.unwrap().total, 0, "no targets registered yet");
     assert!(!s0.load_balancer.as_ref().unwrap().attributes.is_empty(), "configuration depth reads attributes");
     assert_eq!(observed.shard(ShardIndex::new(1).unwrap()).unwrap().load_balancer.as_ref().unwrap().arn, lb1);
-    let all_arns: Vec<&str> = observed.shards.iter().filter_map(|s| s.load_balancer.as_ref()).map(|lb| lb.arn.as_str()).collect();
+    let all_arns: Vec<&str> =
+        observed.shards.iter().filter_map(|s| s.load_balancer.as_ref()).map(|lb| lb.arn.as_str()).collect();
     assert!(!all_arns.contains(&foreign_lb.as_str()), "an untagged ALB is never observed");
 
     let identifiers: Vec<&str> = observed.records.iter().map(|r| r.set_identifier.as_str()).collect();
-    assert_eq!(identifiers, vec!["strata:web:eu-west-1:s0", "strata:web:eu-west-1:s1"], "foreign records are not observed");
+    assert_eq!(
+        identifiers,
+        vec!["strata:web:eu-west-1:s0", "strata:web:eu-west-1:s1"],
+        "foreign records are not observed"
+    );
     assert_eq!(observed.weighted_record(ShardIndex::new(0).unwrap()).unwrap().weight, Some(100));
 }

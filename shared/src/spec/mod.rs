@@ -193,10 +193,8 @@ fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<F
         }
     });
     let domain = r.required_string("Domain").map(|d| d.trim_end_matches('.').to_ascii_lowercase());
-    if let Some(d) = &domain {
-        if !is_domain_name(d) {
-            r.fail("Domain", format!("{d:?} is not a DNS name such as api.example.com"));
-        }
+    if let Some(d) = domain.as_ref().filter(|d| !is_domain_name(d)) {
+        r.fail("Domain", format!("{d:?} is not a DNS name such as api.example.com"));
     }
     let hosted_zone_id = r.required_string("HostedZoneId").map(|z| z.trim_start_matches("/hostedzone/").to_owned());
     let region = r.optional_string("Region");
@@ -217,16 +215,15 @@ fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<F
         &[("ipv4", IpAddressType::Ipv4), ("dualstack", IpAddressType::Dualstack)],
     );
     let certificate_arn = r.required_string("CertificateArn");
-    if let Some(arn) = &certificate_arn {
-        if !arn.starts_with("arn:") || !arn.contains(":certificate/") {
-            r.fail("CertificateArn", format!("{arn:?} is not an ACM certificate ARN"));
-        }
+    if let Some(arn) = certificate_arn.as_ref().filter(|a| !a.starts_with("arn:") || !a.contains(":certificate/")) {
+        r.fail("CertificateArn", format!("{arn:?} is not an ACM certificate ARN"));
     }
     let ssl_policy = r.optional_string("SslPolicy").unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned());
     let target_type =
         r.choice("TargetType", TargetType::Instance, &[("instance", TargetType::Instance), ("ip", TargetType::Ip)]);
     let target_port = r.number("TargetPort", 80u16, 1..=65535);
-    let _ = r.choice("TargetProtocol", (), &[("HTTP", ())]);
+    // Only HTTP is supported behind the ALB; the property exists so templates can say so explicitly.
+    r.choice("TargetProtocol", (), &[("HTTP", ())]);
     let health_check = read_health_check(&mut r);
     let deregistration_delay_seconds = r.number("DeregistrationDelaySeconds", 300u32, 0..=3600);
     let stickiness = r.object("Stickiness", |s| Stickiness {
@@ -246,10 +243,8 @@ fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<F
         initial_weight: b.number("InitialWeight", 8u8, 1..=255),
     });
     let scaler_function_arn = r.optional_string("ScalerFunctionArn");
-    if let Some(arn) = &scaler_function_arn {
-        if !arn.starts_with("arn:") || !arn.contains(":function:") {
-            r.fail("ScalerFunctionArn", format!("{arn:?} is not a Lambda function ARN"));
-        }
+    if let Some(arn) = scaler_function_arn.as_ref().filter(|a| !a.starts_with("arn:") || !a.contains(":function:")) {
+        r.fail("ScalerFunctionArn", format!("{arn:?} is not a Lambda function ARN"));
     }
     r.finish();
     Some(FleetSpec {
