@@ -1,12 +1,18 @@
 //! Strata's core: the fleet spec, the observed model, pure planning, AWS adapters, event decoding and
 //! telemetry, shared by the four Lambda functions (observe → plan → guard → apply).
 
+pub mod alarms;
+pub mod attach;
 pub mod aws;
+pub mod custom_resource;
+pub mod dns;
 pub mod error;
 pub mod model;
 pub mod names;
 pub mod observe;
 pub mod policy;
+pub mod provision;
+pub mod shard;
 pub mod spec;
 pub mod telemetry;
 

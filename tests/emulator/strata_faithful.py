@@ -25,13 +25,17 @@ class CallLog:
 
 CALLS = CallLog()
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+# A pre-signed URL carries its scope in the query: X-Amz-Credential=KEY%2FDATE%2FREGION%2FSERVICE%2Faws4_request
+PRESIGNED_SCOPE = re.compile(r"X-Amz-Credential=[^&]*?%2F[^&]*?%2F[^&]*?%2F([^&%]+)%2Faws4_request")
 
 
 def describe_call(environ):
     """(service, operation) of one AWS request, whatever its protocol."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = CREDENTIAL_SCOPE.search(auth)
-    service = match.group(1) if match else "unsigned"
+    match = CREDENTIAL_SCOPE.search(auth) or PRESIGNED_SCOPE.search(environ.get("QUERY_STRING", ""))
+    query = environ.get("QUERY_STRING", "")
+    presigned_v2 = "AWSAccessKeyId=" in query and "Signature=" in query  # S3's older pre-signed URLs
+    service = match.group(1) if match else ("s3" if presigned_v2 else "unsigned")
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return service, target.split(".")[-1]

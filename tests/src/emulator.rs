@@ -130,3 +130,17 @@ pub struct Fixture {
     pub hosted_zone_id: String,
     pub asg_names: Vec<String>,
 }
+
+impl Emulator {
+    /// A pre-signed S3 PUT URL on the emulator, as CloudFormation gives a custom resource.
+    pub fn presigned_put(&self, bucket: &str, key: &str) -> String {
+        self.control("presign", Some(json!({"bucket": bucket, "key": key})))["url"].as_str().expect("url").to_owned()
+    }
+
+    /// An S3 object's body, if it exists.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<String> {
+        let url = format!("{}/_strata/object?bucket={bucket}&key={key}", self.endpoint);
+        let mut response = ureq::get(&url).call().ok()?;
+        response.body_mut().read_to_string().ok()
+    }
+}

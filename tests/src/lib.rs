@@ -1,6 +1,7 @@
 //! Test support shared by every integration and end-to-end test: the emulated AWS, the Lambda Runtime API
 //! harness that runs the real function binaries, and fixtures.
 
+pub mod custom_resource;
 pub mod emulator;
 pub mod fixtures;
 pub mod runtime;

@@ -1,0 +1,140 @@
+//! The fleet's CloudWatch alarms: per shard `strata-<fleet>-s<k>-requests-high` (scale out) and per fleet and
+//! region `strata-<fleet>-requests-low` (scale in), both acting on the alb-scaler.
+
+use aws_sdk_cloudwatch as cloudwatch;
+use cloudwatch::types::{ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic, Tag};
+
+use crate::error::{Result, aws_error};
+use crate::names::{FleetName, MANAGED_BY, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, requests_low_alarm};
+use crate::spec::Limits;
+
+/// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
+const MAX_ALARM_METRICS: usize = 10;
+const PERIOD_SECONDS: i32 = 60;
+
+/// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
+pub fn load_balancer_dimension(lb_arn: &str) -> String {
+    lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
+}
+
+fn tags(fleet: &FleetName) -> Vec<Tag> {
+    vec![
+        Tag::builder().key(TAG_FLEET).value(fleet.as_str()).build(),
+        Tag::builder().key(TAG_MANAGED_BY).value(MANAGED_BY).build(),
+    ]
+}
+
+fn request_count(lb_arn: &str) -> Metric {
+    Metric::builder()
+        .namespace("AWS/ApplicationELB")
+        .metric_name("RequestCount")
+        .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
+        .build()
+}
+
+/// Requests per minute at which a shard's high alarm fires.
+pub fn high_threshold(limits: &Limits) -> f64 {
+    f64::from(limits.requests_per_second_per_shard) * f64::from(PERIOD_SECONDS) * f64::from(limits.scale_out_percent)
+        / 100.0
+}
+
+/// Requests per minute below which the fleet would fit in one shard fewer.
+pub fn low_threshold(limits: &Limits, shards: usize) -> f64 {
+    let fewer = shards.saturating_sub(1) as f64;
+    fewer
+        * f64::from(limits.requests_per_second_per_shard)
+        * f64::from(PERIOD_SECONDS)
+        * f64::from(limits.scale_in_percent)
+        / 100.0
+}
+
+pub async fn put_requests_high(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    lb_arn: &str,
+    limits: &Limits,
+    scaler_arn: Option<&str>,
+) -> Result<()> {
+    client
+        .put_metric_alarm()
+        .alarm_name(ShardNames::new(fleet, index).requests_high_alarm)
+        .alarm_description(format!(
+            "Strata: shard {index} of fleet {fleet} nears its RPS limit; the alb-scaler adds a shard"
+        ))
+        .namespace("AWS/ApplicationELB")
+        .metric_name("RequestCount")
+        .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
+        .statistic(Statistic::Sum)
+        .period(PERIOD_SECONDS)
+        .evaluation_periods(3)
+        .threshold(high_threshold(limits))
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
+        .set_tags(Some(tags(fleet)))
+        .send()
+        .await
+        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
+    Ok(())
+}
+
+/// The fleet's low-load alarm over the sum of its shards' request counts.
+pub async fn put_requests_low(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    lb_arns: &[String],
+    limits: &Limits,
+    scaler_arn: Option<&str>,
+) -> Result<()> {
+    let mut queries: Vec<MetricDataQuery> = lb_arns
+        .iter()
+        .take(MAX_ALARM_METRICS)
+        .enumerate()
+        .map(|(i, arn)| {
+            MetricDataQuery::builder()
+                .id(format!("s{i}"))
+                .metric_stat(
+                    MetricStat::builder().metric(request_count(arn)).period(PERIOD_SECONDS).stat("Sum").build(),
+                )
+                .return_data(false)
+                .build()
+        })
+        .collect();
+    queries.push(
+        MetricDataQuery::builder()
+            .id("total")
+            .expression("SUM(METRICS())")
+            .label("fleet requests")
+            .return_data(true)
+            .build(),
+    );
+    client
+        .put_metric_alarm()
+        .alarm_name(requests_low_alarm(fleet))
+        .alarm_description(format!("Strata: fleet {fleet} would fit in fewer shards; the alb-scaler drains one"))
+        .set_metrics(Some(queries))
+        .evaluation_periods(15)
+        .threshold(low_threshold(limits, lb_arns.len()))
+        .comparison_operator(ComparisonOperator::LessThanThreshold)
+        .treat_missing_data("notBreaching")
+        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
+        .set_tags(Some(tags(fleet)))
+        .send()
+        .await
+        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
+    Ok(())
+}
+
+/// Deletes alarms by name (DeleteAlarms takes up to 100 names and ignores missing ones).
+pub async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> Result<()> {
+    for chunk in names.chunks(100) {
+        client
+            .delete_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("cloudwatch", "DeleteAlarms", e))?;
+    }
+    Ok(())
+}

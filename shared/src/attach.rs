@@ -1,0 +1,103 @@
+//! Which ASG goes on which shard's target group, and the attach/detach calls (Auto Scaling's
+//! Attach/DetachLoadBalancerTargetGroups, at most 10 TGs per call).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_autoscaling as autoscaling;
+
+use crate::error::{Result, aws_error};
+use crate::model::ObservedFleet;
+use crate::spec::ShardingMode;
+
+const TGS_PER_CALL: usize = 10;
+
+/// One ASG's change: the fleet TGs to attach and to detach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentChange {
+    pub asg: String,
+    pub attach: Vec<String>,
+    pub detach: Vec<String>,
+}
+
+/// Desired attachments for the fleet's ASGs. Mirror: every ASG on every serving shard. Partition: an ASG keeps
+/// the serving shard it is on; otherwise it goes to the serving shard with the most target headroom.
+/// Only the fleet's own TGs are ever detached; a TG Strata does not own is never touched.
+pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_shard: u32) -> Vec<AttachmentChange> {
+    let serving: Vec<&str> = fleet
+        .shards
+        .iter()
+        .filter(|s| s.is_serving())
+        .filter_map(|s| s.target_group.as_ref())
+        .map(|t| t.arn.as_str())
+        .collect();
+    let owned: BTreeSet<&str> =
+        fleet.shards.iter().filter_map(|s| s.target_group.as_ref()).map(|t| t.arn.as_str()).collect();
+    let mut load: Vec<(u32, &str)> = serving
+        .iter()
+        .map(|tg| {
+            let targets = fleet
+                .asgs
+                .iter()
+                .filter(|a| a.target_group_arns.iter().any(|t| t == tg))
+                .map(|a| a.instance_count)
+                .sum();
+            (targets, *tg)
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for asg in &fleet.asgs {
+        let current: BTreeSet<&str> =
+            asg.target_group_arns.iter().map(String::as_str).filter(|t| owned.contains(t)).collect();
+        let desired: BTreeSet<&str> = match mode {
+            ShardingMode::Mirror => serving.iter().copied().collect(),
+            ShardingMode::Partition => {
+                if let Some(kept) = current.iter().find(|t| serving.contains(t)) {
+                    [*kept].into()
+                } else if let Some(slot) = load.iter_mut().min_by_key(|(targets, tg)| (*targets, *tg)) {
+                    if slot.0 + asg.instance_count > targets_per_shard {
+                        tracing::warn!(asg = %asg.name, "no shard has room for this ASG's targets: the alb-scaler must add a shard");
+                    }
+                    slot.0 += asg.instance_count;
+                    [slot.1].into()
+                } else {
+                    BTreeSet::new()
+                }
+            }
+        };
+        let attach: Vec<String> = desired.difference(&current).map(|s| (*s).to_owned()).collect();
+        let detach: Vec<String> = current.difference(&desired).map(|s| (*s).to_owned()).collect();
+        if !attach.is_empty() || !detach.is_empty() {
+            changes.push(AttachmentChange { asg: asg.name.clone(), attach, detach });
+        }
+    }
+    changes
+}
+
+pub async fn apply_attachments(client: &autoscaling::Client, changes: &[AttachmentChange]) -> Result<()> {
+    for change in changes {
+        for chunk in change.attach.chunks(TGS_PER_CALL) {
+            client
+                .attach_load_balancer_target_groups()
+                .auto_scaling_group_name(&change.asg)
+                .set_target_group_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws_error("autoscaling", "AttachLoadBalancerTargetGroups", e))?;
+        }
+        detach(client, &change.asg, &change.detach).await?;
+    }
+    Ok(())
+}
+
+pub async fn detach(client: &autoscaling::Client, asg: &str, target_groups: &[String]) -> Result<()> {
+    for chunk in target_groups.chunks(TGS_PER_CALL) {
+        client
+            .detach_load_balancer_target_groups()
+            .auto_scaling_group_name(asg)
+            .set_target_group_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("autoscaling", "DetachLoadBalancerTargetGroups", e))?;
+    }
+    Ok(())
+}

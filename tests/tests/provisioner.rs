@@ -1,0 +1,316 @@
+//! The provisioner, run as its real binary under the Runtime API with `events/provisioner/*.json`, builds,
+//! updates and removes a region's fleet, and always answers CloudFormation.
+
+use aws_sdk_route53::types::RrType;
+use serde_json::json;
+use strata_core::aws::AwsClients;
+use strata_tests::custom_resource::CfnRequest;
+use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
+use strata_tests::runtime::run_function;
+use strata_tests::{Emulator, Fixture};
+
+const REGION: &str = "us-east-1";
+
+fn seed(emulator: &Emulator, region: &str) -> Fixture {
+    emulator.seed(
+        region,
+        json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}, {"name": "other-team", "size": 1}]),
+    )
+}
+
+fn provision(emulator: &Emulator, region: &str, request: &CfnRequest) -> serde_json::Value {
+    let run = run_function("provisioner", &emulator.env(region), std::slice::from_ref(&request.event));
+    run.outcomes[0].response();
+    request.answer(emulator)
+}
+
+async fn load_balancer_arns(aws: &AwsClients) -> Vec<String> {
+    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
+    lbs.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_owned)).collect()
+}
+
+async fn attached(aws: &AwsClients, asg: &str) -> Vec<String> {
+    let out = aws.autoscaling.describe_load_balancer_target_groups().auto_scaling_group_name(asg).send().await.unwrap();
+    out.load_balancer_target_groups()
+        .iter()
+        .filter_map(|t| t.load_balancer_target_group_arn().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn create_builds_every_resource_with_the_spec_attributes_and_answers_success() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let request = CfnRequest::new(&emulator, &fixture, "create");
+    let answer = provision(&emulator, REGION, &request);
+
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["PhysicalResourceId"], "strata:web:us-east-1");
+    assert_eq!(answer["Data"]["RegionalDnsName"], "us-east-1.api.example.com");
+
+    // ALB shard 0: all subnets, the security group, tags, cross-zone on, invalid headers dropped.
+    let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
+    let lb = &lb.load_balancers()[0];
+    let lb_arn = lb.load_balancer_arn().unwrap();
+    assert_eq!(answer["Data"]["LoadBalancerArns"], lb_arn);
+    assert_eq!(lb.scheme().unwrap().as_str(), "internet-facing");
+    assert_eq!(lb.availability_zones().len(), 3);
+    assert_eq!(lb.security_groups(), std::slice::from_ref(&fixture.security_group_id));
+    let tags = aws.elbv2.describe_tags().resource_arns(lb_arn).send().await.unwrap();
+    let tags: Vec<(String, String)> = tags.tag_descriptions()[0]
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    for expected in [
+        ("strata:fleet", "web"),
+        ("strata:shard", "0"),
+        ("strata:managed-by", "strata"),
+        ("strata:policy:mode", "mirror"),
+    ] {
+        assert!(tags.contains(&(expected.0.into(), expected.1.into())), "{expected:?} missing from {tags:?}");
+    }
+    let attrs = aws.elbv2.describe_load_balancer_attributes().load_balancer_arn(lb_arn).send().await.unwrap();
+    let attr =
+        |k: &str| attrs.attributes().iter().find(|a| a.key() == Some(k)).and_then(|a| a.value()).map(str::to_owned);
+    assert_eq!(attr("load_balancing.cross_zone.enabled").as_deref(), Some("true"));
+    assert_eq!(attr("routing.http.drop_invalid_header_fields.enabled").as_deref(), Some("true"));
+
+    // Target group: HTTP:80, instance, /health, deregistration delay 300 s, stickiness off.
+    let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
+    let tg = &tg.target_groups()[0];
+    let tg_arn = tg.target_group_arn().unwrap();
+    assert_eq!(
+        (tg.port(), tg.protocol().unwrap().as_str(), tg.target_type().unwrap().as_str()),
+        (Some(80), "HTTP", "instance")
+    );
+    assert_eq!(tg.health_check_path(), Some("/health"));
+    let tg_attrs = aws.elbv2.describe_target_group_attributes().target_group_arn(tg_arn).send().await.unwrap();
+    let tg_attr =
+        |k: &str| tg_attrs.attributes().iter().find(|a| a.key() == Some(k)).and_then(|a| a.value()).map(str::to_owned);
+    assert_eq!(tg_attr("deregistration_delay.timeout_seconds").as_deref(), Some("300"));
+    assert_eq!(tg_attr("stickiness.enabled").as_deref(), Some("false"));
+
+    // Listeners: 80 → 301 HTTPS; 443 with the certificate and TLS 1.3 policy → the TG.
+    let listeners = aws.elbv2.describe_listeners().load_balancer_arn(lb_arn).send().await.unwrap();
+    let http = listeners.listeners().iter().find(|l| l.port() == Some(80)).expect("HTTP listener");
+    let redirect = http.default_actions()[0].redirect_config().expect("a redirect");
+    assert_eq!(
+        (redirect.protocol(), redirect.port(), redirect.status_code().unwrap().as_str()),
+        (Some("HTTPS"), Some("443"), "HTTP_301")
+    );
+    let https = listeners.listeners().iter().find(|l| l.port() == Some(443)).expect("HTTPS listener");
+    assert_eq!(https.protocol().unwrap().as_str(), "HTTPS");
+    assert_eq!(https.certificates()[0].certificate_arn(), Some(fixture.certificate_arn.as_str()));
+    assert_eq!(https.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+    assert_eq!(https.default_actions()[0].target_group_arn(), Some(tg_arn));
+
+    // The named ASGs are attached; an ASG outside the fleet is not.
+    assert_eq!(attached(&aws, "web-a").await, [tg_arn.to_owned()]);
+    assert_eq!(attached(&aws, "web-b").await, [tg_arn.to_owned()]);
+    assert!(attached(&aws, "other-team").await.is_empty());
+
+    // Route 53: HTTPS /health check on the ALB, weighted record for s0, the region's latency record.
+    let checks = aws.route53.list_health_checks().send().await.unwrap();
+    let check = &checks.health_checks()[0];
+    let config = check.health_check_config().unwrap();
+    assert_eq!(
+        (config.r#type().as_str(), config.resource_path(), config.port()),
+        ("HTTPS", Some("/health"), Some(443))
+    );
+    assert_eq!(config.fully_qualified_domain_name(), lb.dns_name());
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
+    let weighted =
+        records.resource_record_sets().iter().find(|r| r.set_identifier() == Some("strata:web:us-east-1:s0")).unwrap();
+    assert_eq!(weighted.name().trim_end_matches('.'), "us-east-1.api.example.com");
+    assert_eq!(weighted.r#type(), &RrType::A);
+    assert_eq!(weighted.weight(), Some(100));
+    assert_eq!(weighted.health_check_id(), Some(check.id()));
+    assert_eq!(weighted.alias_target().unwrap().dns_name().trim_end_matches('.'), lb.dns_name().unwrap());
+    let latency =
+        records.resource_record_sets().iter().find(|r| r.set_identifier() == Some("strata:web:us-east-1")).unwrap();
+    assert_eq!(latency.name().trim_end_matches('.'), "api.example.com");
+    assert_eq!(latency.region().unwrap().as_str(), "us-east-1");
+    assert_eq!(latency.alias_target().unwrap().dns_name().trim_end_matches('.'), "us-east-1.api.example.com");
+
+    // Alarms: s0's RPS alarm at 80 % of 50,000 RPS per minute, and the fleet's low-load alarm.
+    let alarms = aws.cloudwatch.describe_alarms().alarm_name_prefix("strata-web-").send().await.unwrap();
+    let mut names: Vec<_> = alarms.metric_alarms().iter().filter_map(|a| a.alarm_name()).collect();
+    names.sort();
+    assert_eq!(names, ["strata-web-requests-low", "strata-web-s0-requests-high"]);
+    let high = alarms.metric_alarms().iter().find(|a| a.alarm_name() == Some("strata-web-s0-requests-high")).unwrap();
+    assert_eq!(high.threshold(), Some(50_000.0 * 60.0 * 0.8));
+}
+
+#[tokio::test]
+async fn create_replayed_with_the_same_request_changes_nothing() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let request = CfnRequest::new(&emulator, &fixture, "create");
+    assert_eq!(provision(&emulator, REGION, &request)["Status"], "SUCCESS");
+    let before = load_balancer_arns(&aws).await;
+    let answer = provision(&emulator, REGION, &request);
+    assert_eq!(answer["Status"], "SUCCESS");
+    assert_eq!(load_balancer_arns(&aws).await, before, "a retried Create finds, not duplicates");
+    assert_eq!(aws.route53.list_health_checks().send().await.unwrap().health_checks().len(), 1);
+}
+
+#[tokio::test]
+async fn update_of_mutable_fields_changes_them_in_place() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let before = load_balancer_arns(&aws).await;
+
+    let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "update"));
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(load_balancer_arns(&aws).await, before, "updated in place, not replaced");
+    let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
+    let tg = &tg.target_groups()[0];
+    assert_eq!(tg.health_check_path(), Some("/ready"));
+    let attrs = aws
+        .elbv2
+        .describe_target_group_attributes()
+        .target_group_arn(tg.target_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let attr =
+        |k: &str| attrs.attributes().iter().find(|a| a.key() == Some(k)).and_then(|a| a.value()).map(str::to_owned);
+    assert_eq!(attr("deregistration_delay.timeout_seconds").as_deref(), Some("30"));
+    assert_eq!(attr("stickiness.enabled").as_deref(), Some("true"));
+    assert_eq!(attr("stickiness.lb_cookie.duration_seconds").as_deref(), Some("600"));
+}
+
+#[tokio::test]
+async fn update_of_a_field_aws_cannot_change_in_place_is_refused_and_changes_nothing() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let before = load_balancer_arns(&aws).await;
+    let mut update = CfnRequest::new(&emulator, &fixture, "update");
+    update.properties()["Scheme"] = json!("internal");
+    let answer = provision(&emulator, REGION, &update);
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("Scheme") && reason.contains("new FleetName"), "{reason}");
+    assert_eq!(load_balancer_arns(&aws).await, before);
+    let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
+    assert_eq!(lb.load_balancers()[0].scheme().unwrap().as_str(), "internet-facing");
+}
+
+#[tokio::test]
+async fn delete_after_create_leaves_nothing_of_strata_and_every_foreign_resource() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let foreign_lb = foreign_load_balancer(&aws, &fixture, "web-s5").await;
+    let foreign = weighted_alias("us-east-1.api.example.com", "blue", "blue.example.net", "Z2P70J7EXAMPLE", 10);
+    upsert(&aws, &fixture.hosted_zone_id, foreign).await;
+
+    let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "delete"));
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(load_balancer_arns(&aws).await, [foreign_lb], "only the foreign ALB remains");
+    assert!(aws.elbv2.describe_target_groups().send().await.unwrap().target_groups().is_empty());
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
+    let ids: Vec<_> = records.resource_record_sets().iter().filter_map(|r| r.set_identifier()).collect();
+    assert_eq!(ids, ["blue"], "only the foreign weighted record remains");
+    assert!(aws.route53.list_health_checks().send().await.unwrap().health_checks().is_empty());
+    assert!(aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().is_empty());
+    assert!(attached(&aws, "web-a").await.is_empty());
+}
+
+#[tokio::test]
+async fn delete_of_a_never_created_fleet_answers_success() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "delete"));
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["PhysicalResourceId"], "strata:web:us-east-1");
+}
+
+#[tokio::test]
+async fn a_bad_spec_answers_failed_naming_each_field_and_creates_nothing() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let mut request = CfnRequest::new(&emulator, &fixture, "create");
+    request.properties()["DeregistrationDelaySeconds"] = json!("soon");
+    request.properties()["ShardingMode"] = json!("striped");
+    let before = emulator.calls().len();
+    let answer = provision(&emulator, REGION, &request);
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("DeregistrationDelaySeconds") && reason.contains("ShardingMode"), "{reason}");
+    let calls: Vec<String> = emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")).cloned().collect();
+    assert!(calls.is_empty(), "a bad spec makes no AWS call: {calls:?}");
+}
+
+#[tokio::test]
+async fn a_fault_in_the_middle_of_create_answers_failed_and_leaves_nothing_behind() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let mut request = CfnRequest::new(&emulator, &fixture, "create");
+    // The ALB and TG are made before the HTTPS listener, which then fails on the unknown certificate.
+    request.properties()["CertificateArn"] = json!("arn:aws:acm:us-east-1:123456789012:certificate/does-not-exist");
+    let answer = provision(&emulator, REGION, &request);
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert!(
+        emulator.calls().iter().any(|c| c == "elasticloadbalancing:CreateLoadBalancer"),
+        "the fault came mid-create"
+    );
+    assert!(load_balancer_arns(&aws).await.is_empty(), "rolled back: no ALB left");
+    assert!(aws.elbv2.describe_target_groups().send().await.unwrap().target_groups().is_empty());
+    assert!(attached(&aws, "web-a").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deadline_too_short_to_finish_still_gets_a_failed_answer() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let request = CfnRequest::new(&emulator, &fixture, "create");
+    let mut env = emulator.env(REGION);
+    // The harness gives a 60 s deadline; answering 59.9 s early leaves no time for the work.
+    env.push(("STRATA_ANSWER_MARGIN_MS".into(), "59900".into()));
+    let run = run_function("provisioner", &env, std::slice::from_ref(&request.event));
+    run.outcomes[0].response();
+    let answer = request.answer(&emulator);
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(answer["Reason"].as_str().unwrap().contains("timed out"), "{answer}");
+}
+
+#[tokio::test]
+async fn two_regions_keep_their_own_latency_records_and_weighted_sets() {
+    let emulator = Emulator::start();
+    let east = seed(&emulator, "us-east-1");
+    let west = seed(&emulator, "eu-west-1");
+    assert_eq!(provision(&emulator, "us-east-1", &CfnRequest::new(&emulator, &east, "create"))["Status"], "SUCCESS");
+    let mut west_create = CfnRequest::new(&emulator, &west, "create");
+    west_create.properties()["HostedZoneId"] = json!(east.hosted_zone_id.clone());
+    assert_eq!(provision(&emulator, "eu-west-1", &west_create)["Status"], "SUCCESS");
+
+    let aws = emulator.clients("us-east-1").await;
+    let ids = |records: aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput| {
+        let mut ids: Vec<String> =
+            records.resource_record_sets().iter().filter_map(|r| r.set_identifier().map(str::to_owned)).collect();
+        ids.sort();
+        ids
+    };
+    let all = ids(aws.route53.list_resource_record_sets().hosted_zone_id(&east.hosted_zone_id).send().await.unwrap());
+    assert_eq!(
+        all,
+        ["strata:web:eu-west-1", "strata:web:eu-west-1:s0", "strata:web:us-east-1", "strata:web:us-east-1:s0"]
+    );
+
+    let mut west_delete = CfnRequest::new(&emulator, &west, "delete");
+    west_delete.properties()["HostedZoneId"] = json!(east.hosted_zone_id.clone());
+    assert_eq!(provision(&emulator, "eu-west-1", &west_delete)["Status"], "SUCCESS");
+    let left = ids(aws.route53.list_resource_record_sets().hosted_zone_id(&east.hosted_zone_id).send().await.unwrap());
+    assert_eq!(left, ["strata:web:us-east-1", "strata:web:us-east-1:s0"], "the other region is intact");
+    assert_eq!(load_balancer_arns(&aws).await.len(), 1, "us-east-1's shard remains");
+}
