@@ -26,6 +26,8 @@ pub struct Depth {
     pub configuration: bool,
     /// DescribeTargetHealth per target group.
     pub target_health: bool,
+    /// Requests per second per shard: one GetMetricData call for up to 500 shards.
+    pub load: bool,
 }
 
 pub struct FleetQuery<'a> {
@@ -76,10 +78,21 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
         }
     };
     let details = observe_details(aws, &observed.shards, query.depth);
-    let (records, asgs, details) = futures::try_join!(records, asgs, details)?;
+    let lb_arns: Vec<String> =
+        observed.shards.iter().map(|s| s.load_balancer.as_ref().map(|lb| lb.arn.clone()).unwrap_or_default()).collect();
+    let load = async {
+        match query.depth.load && !lb_arns.is_empty() {
+            true => cloudwatch::request_rates(&aws.cloudwatch, &lb_arns).await,
+            false => Ok(vec![None; lb_arns.len()]),
+        }
+    };
+    let (records, asgs, details, rates) = futures::try_join!(records, asgs, details, load)?;
     observed.records = records;
     observed.asgs = asgs;
     observed.shards = details;
+    for (shard, rate) in observed.shards.iter_mut().zip(rates) {
+        shard.requests_per_second = rate;
+    }
     Ok(observed)
 }
 

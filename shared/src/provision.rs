@@ -13,6 +13,7 @@ use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, ShardIndex, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
+use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 use crate::shard::{ShardConfig, delete_load_balancer, delete_shard, ensure_shard};
 use crate::spec::{FleetSpec, Scheme};
@@ -68,7 +69,7 @@ pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&st
             aws.region
         )));
     }
-    let before = observe_spec(aws, spec, Depth { configuration: true, target_health: false }).await?;
+    let before = observe_spec(aws, spec, Depth { configuration: true, ..Depth::default() }).await?;
     let conflicts = replacement_conflicts(spec, &before);
     if !conflicts.is_empty() {
         return Err(StrataError::Refused(format!(
@@ -152,8 +153,9 @@ async fn ensure_alarms(
     alarms::put_requests_low(&aws.cloudwatch, &spec.fleet, &arns, &spec.limits, scaler_arn).await
 }
 
-/// Weighted records for every serving shard (a shard keeps its current weight; a new one starts small, or at
-/// full weight when it is the only one) and the region's latency record, in one change batch.
+/// Weighted records for every serving shard (a shard keeps its current weight; a new one starts small and the
+/// rebalancer ramps it, unless the fleet has no weighted record yet: then every shard starts at full weight)
+/// and the region's latency record, in one change batch.
 async fn write_records(
     aws: &AwsClients,
     spec: &FleetSpec,
@@ -161,11 +163,12 @@ async fn write_records(
     health_checks: &[(ShardIndex, String)],
 ) -> Result<()> {
     let serving: Vec<_> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
+    let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
     let mut changes = Vec::new();
     for shard in &serving {
         let Some(lb) = &shard.load_balancer else { continue };
         let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
-        let weight = current.unwrap_or(if serving.len() == 1 { 100 } else { spec.rebalancing.initial_weight });
+        let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { spec.rebalancing.initial_weight });
         let health_check = health_checks.iter().find(|(i, _)| *i == shard.index).map(|(_, id)| id.as_str());
         let records = dns::weighted_records(
             &spec.fleet,

@@ -6,6 +6,7 @@ POST /_strata/seed     {"region", "zone"?, "asgs"?: [{"name", "tags"?, "size"?}]
 GET  /_strata/calls    -> every AWS call served so far, in order: [{"service", "operation"}]
 POST /_strata/presign  {"bucket", "key"} -> {"url"}: a pre-signed S3 PUT URL (a CloudFormation ResponseURL)
 GET  /_strata/object?bucket=B&key=K -> that S3 object's body (404 if absent)
+POST /_strata/stop-instances {"region", "asg", "count"} -> {"stopped": [ids]}: instances that fail health checks
 """
 
 import json
@@ -39,6 +40,8 @@ class ControlEndpoints:
             return json_response(CALLS.snapshot())
         if path == "/_strata/presign":
             return json_response(self.presign(request.get_json()))
+        if path == "/_strata/stop-instances":
+            return json_response(self.stop_instances(request.get_json()))
         if path == "/_strata/object":
             return self.read_object(request.args["bucket"], request.args["key"])
         return json_response({"error": f"no control endpoint {path}"}, 404)
@@ -118,6 +121,14 @@ class ControlEndpoints:
                 ],
             )
         return [asg["name"] for asg in asgs]
+
+    def stop_instances(self, spec):
+        autoscaling = self.client("autoscaling", spec["region"])
+        group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[spec["asg"]])["AutoScalingGroups"][0]
+        ids = sorted(i["InstanceId"] for i in group["Instances"])[: int(spec["count"])]
+        if ids:
+            self.client("ec2", spec["region"]).stop_instances(InstanceIds=ids)
+        return {"stopped": ids}
 
     def presign(self, spec):
         s3 = self.client("s3")

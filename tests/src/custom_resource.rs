@@ -39,3 +39,17 @@ impl CfnRequest {
         serde_json::from_str(&body).expect("a JSON response body")
     }
 }
+
+/// Runs the real provisioner binary on `events/provisioner/<name>.json`, with `customize` applied to its
+/// properties, and returns CloudFormation's view of the answer.
+pub fn provision(emulator: &Emulator, fixture: &Fixture, name: &str, customize: impl FnOnce(&mut Value)) -> Value {
+    let mut request = CfnRequest::new(emulator, fixture, name);
+    customize(request.properties());
+    let run = crate::runtime::run_function(
+        "provisioner",
+        &emulator.env(&fixture.region),
+        std::slice::from_ref(&request.event),
+    );
+    run.outcomes[0].response();
+    request.answer(emulator)
+}

@@ -137,6 +137,12 @@ impl Emulator {
         self.control("presign", Some(json!({"bucket": bucket, "key": key})))["url"].as_str().expect("url").to_owned()
     }
 
+    /// Stops `count` instances of an ASG: they stay registered but fail their target health checks.
+    pub fn stop_instances(&self, region: &str, asg: &str, count: usize) -> Vec<String> {
+        let answer = self.control("stop-instances", Some(json!({"region": region, "asg": asg, "count": count})));
+        serde_json::from_value(answer["stopped"].clone()).expect("stopped ids")
+    }
+
     /// An S3 object's body, if it exists.
     pub fn object(&self, bucket: &str, key: &str) -> Option<String> {
         let url = format!("{}/_strata/object?bucket={bucket}&key={key}", self.endpoint);

@@ -22,8 +22,12 @@ async fn fleet_observation_finds_tagged_shards_and_skips_foreign_resources() {
     hand_made_shard(&aws, &fixture, "webapp", 0, "api.example.com").await;
 
     let fleet = FleetName::parse("web").unwrap();
-    let query =
-        FleetQuery { fleet: &fleet, dns: None, asgs: None, depth: Depth { configuration: true, target_health: true } };
+    let query = FleetQuery {
+        fleet: &fleet,
+        dns: None,
+        asgs: None,
+        depth: Depth { configuration: true, target_health: true, load: true },
+    };
     let observed = observe(&aws, query).await.expect("observe");
 
     let indexes: Vec<u8> = observed.shards.iter().map(|s| s.index.get()).collect();

@@ -125,7 +125,7 @@ async fn create_builds_every_resource_with_the_spec_attributes_and_answers_succe
         records.resource_record_sets().iter().find(|r| r.set_identifier() == Some("strata:web:us-east-1:s0")).unwrap();
     assert_eq!(weighted.name().trim_end_matches('.'), "us-east-1.api.example.com");
     assert_eq!(weighted.r#type(), &RrType::A);
-    assert_eq!(weighted.weight(), Some(100));
+    assert_eq!(weighted.weight(), Some(255), "the first shard starts at full weight");
     assert_eq!(weighted.health_check_id(), Some(check.id()));
     assert_eq!(weighted.alias_target().unwrap().dns_name().trim_end_matches('.'), lb.dns_name().unwrap());
     let latency =

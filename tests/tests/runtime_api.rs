@@ -1,29 +1,30 @@
 //! A real function binary runs under the Lambda Runtime API, reads state from the emulator, and answers;
 //! a failing handler reaches the Runtime API's error endpoint with a useful type and message.
 
+use strata_tests::fixtures::{elb_tag, hand_made_shard};
 use strata_tests::runtime::{Outcome, run_function};
-use strata_tests::{Emulator, event, fixtures::hand_made_shard};
+use strata_tests::{Emulator, event};
 
 const REGION: &str = "us-east-1";
 
 #[tokio::test]
-async fn function_binary_answers_a_scheduled_event_with_the_fleet_it_observed() {
+async fn function_binary_answers_an_event_from_the_state_it_reads_in_the_emulator() {
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, serde_json::json!([]));
     let aws = emulator.clients(REGION).await;
-    let (lb_arn, _, tg_arn) = hand_made_shard(&aws, &fixture, "web", 0, "api.example.com").await;
+    hand_made_shard(&aws, &fixture, "web", 0, "api.example.com").await;
+    let (draining_lb, _, _) = hand_made_shard(&aws, &fixture, "web", 1, "api.example.com").await;
+    aws.elbv2.add_tags().resource_arns(&draining_lb).tags(elb_tag("strata:state", "draining")).send().await.unwrap();
 
     let run = run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
 
     let answer = run.outcomes[0].response();
-    let fleets = answer["fleets"].as_array().expect("fleets");
-    assert_eq!(fleets.len(), 1);
-    assert_eq!(fleets[0]["fleet"], "web");
-    let shard = &fleets[0]["shards"][0];
-    assert_eq!(shard["load_balancer"]["arn"], lb_arn.as_str());
-    assert_eq!(shard["target_group"]["arn"], tg_arn.as_str());
-    assert_eq!(fleets[0]["records"][0]["set_identifier"], "strata:web:us-east-1:s0");
-    let log_line = run.logs.lines().find(|l| l.contains("observed fleet")).expect("a log line for the fleet");
+    let fleet = &answer["fleets"][0];
+    assert_eq!(fleet["fleet"], "web", "the fleet was discovered by its tags: {answer}");
+    // The draining shard (a tag) goes to 0 at once; the serving one ramps toward full weight by one step (32).
+    let expected = serde_json::json!([{"index": 0, "from": 100, "to": 132}, {"index": 1, "from": 100, "to": 0}]);
+    assert_eq!(fleet["changes"], expected);
+    let log_line = run.logs.lines().find(|l| l.contains("weight change")).expect("a log line for the change");
     let log: serde_json::Value = serde_json::from_str(log_line).expect("JSON logs");
     assert!(log.to_string().contains("requestId"), "the log line carries the Lambda request id: {log}");
     assert_eq!(log["fields"]["fleet"], "web");

@@ -6,5 +6,6 @@ use strata_core::aws::AwsClients;
 async fn main() -> Result<(), lambda_runtime::Error> {
     strata_core::telemetry::init_logging();
     let aws = AwsClients::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| dns_rebalancer::handle(&aws, event))).await
+    let config = dns_rebalancer::Config::from_env();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| dns_rebalancer::handle(&aws, &config, event))).await
 }

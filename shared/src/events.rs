@@ -1,0 +1,184 @@
+//! Event decoding: every trigger shape a function accepts, turned into a small domain command.
+//! An event that is not for Strata decodes to an `Ignored` reason (logged, not an error); an event that is
+//! malformed is an `InvalidEvent` error, decided before any AWS call.
+
+use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sns::SnsEvent;
+use serde_json::Value;
+
+use crate::error::{Result, StrataError};
+use crate::names::{FleetName, ShardIndex};
+
+/// A CloudWatch alarm's state change, whichever way it was delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmTransition {
+    pub alarm_name: String,
+    pub new_state: String,
+    pub old_state: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl AlarmTransition {
+    /// Only a transition *into* ALARM acts.
+    pub fn entered_alarm(&self) -> bool {
+        self.new_state == "ALARM" && self.old_state.as_deref() != Some("ALARM")
+    }
+}
+
+/// One of Strata's own alarms, recognised by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrataAlarm {
+    RequestsHigh { fleet: FleetName, shard: ShardIndex },
+    RequestsLow { fleet: FleetName },
+}
+
+impl StrataAlarm {
+    pub fn parse(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix("strata-")?;
+        if let Some(fleet_and_shard) = rest.strip_suffix("-requests-high") {
+            let (fleet, shard) = fleet_and_shard.rsplit_once("-s")?;
+            return Some(Self::RequestsHigh { fleet: FleetName::parse(fleet).ok()?, shard: ShardIndex::parse(shard)? });
+        }
+        let fleet = rest.strip_suffix("-requests-low")?;
+        Some(Self::RequestsLow { fleet: FleetName::parse(fleet).ok()? })
+    }
+
+    pub fn fleet(&self) -> &FleetName {
+        match self {
+            Self::RequestsHigh { fleet, .. } | Self::RequestsLow { fleet } => fleet,
+        }
+    }
+}
+
+fn state_name(value: &CloudWatchAlarmStateValue) -> String {
+    match value {
+        CloudWatchAlarmStateValue::Ok => "OK",
+        CloudWatchAlarmStateValue::Alarm => "ALARM",
+        CloudWatchAlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
+        _ => "UNKNOWN",
+    }
+    .to_owned()
+}
+
+fn invalid(what: &str, err: impl std::fmt::Display) -> StrataError {
+    StrataError::InvalidEvent(format!("{what}: {err}"))
+}
+
+/// Decodes the three shapes an alarm reaches a function in: the Lambda alarm action payload, the
+/// EventBridge "CloudWatch Alarm State Change" event, and an SNS notification. `Ok(None)`: not an alarm.
+pub fn decode_alarm(event: &Value) -> Result<Option<AlarmTransition>> {
+    if event.get("alarmData").is_some() {
+        let alarm: CloudWatchAlarm =
+            serde_json::from_value(event.clone()).map_err(|e| invalid("alarm action payload", e))?;
+        let data = alarm.alarm_data;
+        return Ok(Some(AlarmTransition {
+            alarm_name: data.alarm_name,
+            new_state: data.state.as_ref().map(|s| state_name(&s.value)).unwrap_or_default(),
+            old_state: data.previous_state.as_ref().map(|s| state_name(&s.value)),
+            account: alarm.account_id,
+            region: alarm.region,
+        }));
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("CloudWatch Alarm State Change") {
+        let parsed: EventBridgeEvent<CloudWatchAlarmData> =
+            serde_json::from_value(event.clone()).map_err(|e| invalid("CloudWatch Alarm State Change event", e))?;
+        let data = parsed.detail;
+        return Ok(Some(AlarmTransition {
+            alarm_name: data.alarm_name,
+            new_state: data.state.as_ref().map(|s| state_name(&s.value)).unwrap_or_default(),
+            old_state: data.previous_state.as_ref().map(|s| state_name(&s.value)),
+            account: parsed.account,
+            region: parsed.region,
+        }));
+    }
+    if event.get("Records").is_some() {
+        let sns: SnsEvent = serde_json::from_value(event.clone()).map_err(|e| invalid("SNS event", e))?;
+        let record = sns.records.first().ok_or_else(|| invalid("SNS event", "no records"))?;
+        let message: Value = serde_json::from_str(&record.sns.message).map_err(|e| invalid("SNS alarm message", e))?;
+        let text = |k: &str| message.get(k).and_then(Value::as_str).map(str::to_owned);
+        let alarm_name = text("AlarmName").ok_or_else(|| invalid("SNS alarm message", "no AlarmName"))?;
+        return Ok(Some(AlarmTransition {
+            alarm_name,
+            new_state: text("NewStateValue").ok_or_else(|| invalid("SNS alarm message", "no NewStateValue"))?,
+            old_state: text("OldStateValue"),
+            account: text("AWSAccountId"),
+            region: text("AlarmArn").and_then(|arn| arn.split(':').nth(3).map(str::to_owned)),
+        }));
+    }
+    Ok(None)
+}
+
+/// What the rebalancer is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebalanceTrigger {
+    /// A schedule: every fleet in the region.
+    AllFleets,
+    Fleet(FleetName),
+    Ignored(String),
+}
+
+/// Schedule (EventBridge Scheduled Event, optionally with `detail.fleet`), a Strata alarm's state change, or a
+/// direct call `{"fleet": "<name>"}` after the scaler changed shards.
+pub fn decode_rebalance(event: &Value) -> Result<RebalanceTrigger> {
+    if !event.is_object() {
+        return Err(StrataError::InvalidEvent(format!("not an EventBridge event or a {{\"fleet\"}} call: {event}")));
+    }
+    if let Some(alarm) = decode_alarm(event)? {
+        return Ok(match StrataAlarm::parse(&alarm.alarm_name) {
+            Some(strata) => RebalanceTrigger::Fleet(strata.fleet().clone()),
+            None => RebalanceTrigger::Ignored(format!("alarm {} is not Strata's", alarm.alarm_name)),
+        });
+    }
+    let fleet = event.get("fleet").or_else(|| event.get("detail").and_then(|d| d.get("fleet")));
+    match fleet {
+        Some(Value::String(name)) => {
+            FleetName::parse(name).map(RebalanceTrigger::Fleet).map_err(|e| invalid("fleet", e))
+        }
+        Some(other) => Err(invalid("fleet", format!("must be a string, got {other}"))),
+        None if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") => {
+            Ok(RebalanceTrigger::AllFleets)
+        }
+        None => Err(StrataError::InvalidEvent("neither a schedule, a Strata alarm, nor a {\"fleet\"} call".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strata_alarm_names_parse_back_to_fleet_and_shard() {
+        let high = StrataAlarm::parse("strata-web-api-s3-requests-high").unwrap();
+        assert_eq!(
+            high,
+            StrataAlarm::RequestsHigh {
+                fleet: FleetName::parse("web-api").unwrap(),
+                shard: ShardIndex::new(3).unwrap()
+            }
+        );
+        let low = StrataAlarm::parse("strata-web-requests-low").unwrap();
+        assert_eq!(low, StrataAlarm::RequestsLow { fleet: FleetName::parse("web").unwrap() });
+        for foreign in
+            ["web-s0-requests-high", "strata-web-cpu-high", "strata--requests-low", "strata-web-sX-requests-high"]
+        {
+            assert_eq!(StrataAlarm::parse(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_transition_into_alarm_acts_and_others_do_not() {
+        let t = |new: &str, old: Option<&str>| AlarmTransition {
+            alarm_name: "a".into(),
+            new_state: new.into(),
+            old_state: old.map(Into::into),
+            account: None,
+            region: None,
+        };
+        assert!(t("ALARM", Some("OK")).entered_alarm());
+        assert!(!t("OK", Some("ALARM")).entered_alarm());
+        assert!(!t("ALARM", Some("ALARM")).entered_alarm());
+        assert!(!t("INSUFFICIENT_DATA", Some("OK")).entered_alarm());
+    }
+}

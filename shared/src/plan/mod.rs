@@ -1,0 +1,3 @@
+//! Pure planning: `(spec, observed, trigger, now) → plan`. No I/O, no clock, no randomness.
+
+pub mod weights;

@@ -1,0 +1,109 @@
+//! The rebalancer's pure planner: Route 53 weights from healthy capacity (DESIGN.md §5).
+//! No I/O, no clock, no randomness: the same input always gives the same plan.
+
+use serde::Serialize;
+
+use crate::names::ShardIndex;
+use crate::spec::Rebalancing;
+
+pub const MAX_WEIGHT: u8 = 255;
+
+/// One shard as the planner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShardCapacity {
+    pub index: ShardIndex,
+    /// The weight its record has now (`None`: no record yet).
+    pub current: Option<u8>,
+    pub healthy_targets: u32,
+    pub draining: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WeightChange {
+    pub index: ShardIndex,
+    pub from: Option<u8>,
+    pub to: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightPlan {
+    /// Only the shards whose weight changes, by index.
+    pub changes: Vec<WeightChange>,
+    /// Each shard's ideal weight (capacity share scaled so the largest is 255).
+    pub targets: Vec<(ShardIndex, u8)>,
+    pub reason: &'static str,
+}
+
+/// Ideal weights: ∝ healthy targets, the largest scaled to 255, rounded, at least 1 for any shard with a healthy
+/// target; draining shards and shards with no healthy target get 0. When no serving shard has a healthy target
+/// the capacity signal is absent: every serving shard gets an equal weight rather than all zero.
+pub fn ideal_weights(shards: &[ShardCapacity]) -> Vec<(ShardIndex, u8)> {
+    let largest = shards.iter().filter(|s| !s.draining).map(|s| s.healthy_targets).max().unwrap_or(0);
+    shards
+        .iter()
+        .map(|s| {
+            let weight = if s.draining {
+                0
+            } else if largest == 0 {
+                MAX_WEIGHT
+            } else if s.healthy_targets == 0 {
+                0
+            } else {
+                let scaled = (f64::from(MAX_WEIGHT) * f64::from(s.healthy_targets) / f64::from(largest)).round();
+                (scaled as u8).max(1)
+            };
+            (s.index, weight)
+        })
+        .collect()
+}
+
+fn shares(weights: &[u8]) -> Vec<f64> {
+    let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
+    weights.iter().map(|w| if total > 0.0 { f64::from(*w) / total } else { 0.0 }).collect()
+}
+
+/// The next weights. Increases are capped at `max_step` per pass (a new shard ramps up); decreases apply at
+/// once (capacity that is gone must stop getting traffic now). Nothing changes while every shard's traffic
+/// share is within the hysteresis band of its ideal share, unless a draining or empty shard still has weight.
+/// Never returns all-zero weights.
+pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPlan {
+    let targets = ideal_weights(shards);
+    let current: Vec<u8> = shards.iter().map(|s| s.current.unwrap_or(0)).collect();
+    let ideal: Vec<u8> = targets.iter().map(|(_, w)| *w).collect();
+    let must_zero = shards.iter().zip(&ideal).zip(&current).any(|((_, t), c)| *t == 0 && *c > 0);
+    let missing = shards.iter().any(|s| s.current.is_none());
+    let band = f64::from(params.hysteresis_percent) / 100.0;
+    let within_band = shares(&current).iter().zip(shares(&ideal)).all(|(c, t)| (c - t).abs() <= band);
+    if shards.is_empty() || (within_band && !must_zero && !missing) {
+        return WeightPlan { changes: Vec::new(), targets, reason: "within the hysteresis band" };
+    }
+    let next: Vec<u8> = current
+        .iter()
+        .zip(&ideal)
+        .map(|(c, t)| if t > c { (*t).min(c.saturating_add(params.max_step)) } else { *t })
+        .collect();
+    if next.iter().all(|w| *w == 0) {
+        return WeightPlan { changes: Vec::new(), targets, reason: "refusing all-zero weights" };
+    }
+    let changes = shards
+        .iter()
+        .zip(&next)
+        .filter(|(s, to)| s.current != Some(**to))
+        .map(|(s, to)| WeightChange { index: s.index, from: s.current, to: *to })
+        .collect();
+    WeightPlan { changes, targets, reason: "weights follow healthy capacity" }
+}
+
+/// The weights after applying a plan.
+pub fn apply_plan(shards: &[ShardCapacity], plan: &WeightPlan) -> Vec<ShardCapacity> {
+    shards
+        .iter()
+        .map(|s| {
+            let to = plan.changes.iter().find(|c| c.index == s.index).map(|c| c.to);
+            ShardCapacity { current: to.or(s.current), ..s.clone() }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

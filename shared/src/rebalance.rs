@@ -1,0 +1,115 @@
+//! The rebalancer's observe → plan → apply: weights that follow healthy capacity, written in one
+//! Route 53 change batch that holds only the records whose weight changes.
+
+use aws_sdk_route53::types::ChangeAction;
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::aws::AwsClients;
+use crate::dns::{as_record_set, change_owned_records};
+use crate::error::{Result, StrataError};
+use crate::model::ObservedFleet;
+use crate::names::FleetName;
+use crate::observe::{Depth, FleetQuery, observe};
+use crate::plan::weights::{ShardCapacity, WeightChange, plan_weights};
+use crate::policy::{FleetPolicy, dns_from_tags};
+use crate::spec::Rebalancing;
+use crate::telemetry::{MetricUnit, Metrics};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RebalanceReport {
+    pub fleet: FleetName,
+    pub changes: Vec<WeightChange>,
+    pub reason: &'static str,
+    /// Records written (A and AAAA count apart); 0 in a dry run.
+    pub records_written: usize,
+    /// Busiest shard's requests per healthy target over the mean (1.0 = even), where load is known.
+    pub imbalance: Option<f64>,
+    pub dry_run: bool,
+}
+
+/// The planner's view of the fleet: one entry per weighted record of this region.
+pub fn capacities(fleet: &ObservedFleet) -> Vec<ShardCapacity> {
+    let mut out: Vec<ShardCapacity> = fleet
+        .records
+        .iter()
+        .filter_map(|r| r.shard.map(|index| (index, r.weight)))
+        .map(|(index, weight)| {
+            let shard = fleet.shard(index);
+            ShardCapacity {
+                index,
+                current: weight.and_then(|w| u8::try_from(w).ok()),
+                healthy_targets: shard.and_then(|s| s.health).map(|h| h.healthy).unwrap_or(0),
+                draining: shard.is_none_or(|s| !s.is_serving()),
+            }
+        })
+        .collect();
+    out.sort_by_key(|c| c.index);
+    out.dedup_by_key(|c| c.index);
+    out
+}
+
+/// Max over mean of requests per healthy target, over shards with load data and healthy targets.
+pub fn imbalance(fleet: &ObservedFleet) -> Option<f64> {
+    let per_target: Vec<f64> = fleet
+        .shards
+        .iter()
+        .filter_map(|s| Some((s.requests_per_second?, s.health?.healthy)))
+        .filter(|(_, healthy)| *healthy > 0)
+        .map(|(rps, healthy)| rps / f64::from(healthy))
+        .collect();
+    let mean = per_target.iter().sum::<f64>() / per_target.len() as f64;
+    (mean > 0.0).then(|| per_target.iter().copied().fold(0.0, f64::max) / mean)
+}
+
+/// Observes the fleet, plans the weights, and (unless `dry_run`) writes the changed records.
+pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Result<RebalanceReport> {
+    let depth = Depth { target_health: true, load: true, ..Depth::default() };
+    let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth }).await?;
+    let tags = observed.policy_tags();
+    let params = FleetPolicy::from_tags(&tags).map(|p| p.rebalancing).unwrap_or_else(|| {
+        warn!(fleet = %fleet, "no complete policy tags on the fleet's ALBs: default rebalancing parameters");
+        Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 }
+    });
+    let plan = plan_weights(&capacities(&observed), &params);
+    let imbalance = imbalance(&observed);
+    let mut records_written = 0;
+    if !plan.changes.is_empty() && !dry_run {
+        let dns = dns_from_tags(&tags)
+            .ok_or_else(|| StrataError::Config(format!("fleet {fleet} has no hosted-zone policy tag")))?;
+        let changes: Vec<_> = plan
+            .changes
+            .iter()
+            .flat_map(|change| {
+                observed.records.iter().filter(move |r| r.shard == Some(change.index)).map(move |r| (change, r))
+            })
+            .map(|(change, record)| {
+                let mut record = record.clone();
+                record.weight = Some(i64::from(change.to));
+                (ChangeAction::Upsert, as_record_set(&record))
+            })
+            .collect();
+        records_written = changes.len();
+        change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, changes).await?;
+    }
+    for change in &plan.changes {
+        info!(fleet = %fleet, shard = %change.index, from = ?change.from, to = change.to, dry_run, "weight change");
+    }
+    let mut metrics = Metrics::new(&[("Function", "dns-rebalancer"), ("Fleet", fleet.as_str())]);
+    for capacity in crate::plan::weights::apply_plan(&capacities(&observed), &plan) {
+        metrics.put(&format!("Weight.{}", capacity.index), f64::from(capacity.current.unwrap_or(0)), MetricUnit::None);
+    }
+    metrics.count("RecordChanges", records_written as u64);
+    if let Some(value) = imbalance {
+        metrics.put("Imbalance", value, MetricUnit::None);
+    }
+    metrics.emit();
+    Ok(RebalanceReport {
+        fleet: fleet.clone(),
+        changes: plan.changes,
+        reason: plan.reason,
+        records_written,
+        imbalance,
+        dry_run,
+    })
+}
