@@ -19,10 +19,20 @@ pub struct AttachmentChange {
     pub detach: Vec<String>,
 }
 
+/// AWS allows at most 50 target groups per ASG.
+pub const MAX_TGS_PER_ASG: usize = 50;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachmentPlan {
+    pub changes: Vec<AttachmentChange>,
+    /// ASGs no shard has room for (partition mode): the alb-scaler must add a shard.
+    pub unplaced: Vec<String>,
+}
+
 /// Desired attachments for the fleet's ASGs. Mirror: every ASG on every serving shard. Partition: an ASG keeps
-/// the serving shard it is on; otherwise it goes to the serving shard with the most target headroom.
-/// Only the fleet's own TGs are ever detached; a TG Strata does not own is never touched.
-pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_shard: u32) -> Vec<AttachmentChange> {
+/// the serving shard it is on; otherwise it goes to the serving shard with the most target headroom, if one has
+/// room for its targets. Only the fleet's own TGs are ever detached; a TG Strata does not own is never touched.
+pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_shard: u32) -> AttachmentPlan {
     let serving: Vec<&str> = fleet
         .shards
         .iter()
@@ -44,7 +54,7 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
             (targets, *tg)
         })
         .collect();
-    let mut changes = Vec::new();
+    let mut plan = AttachmentPlan::default();
     for asg in &fleet.asgs {
         let current: BTreeSet<&str> =
             asg.target_group_arns.iter().map(String::as_str).filter(|t| owned.contains(t)).collect();
@@ -53,24 +63,32 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
             ShardingMode::Partition => {
                 if let Some(kept) = current.iter().find(|t| serving.contains(t)) {
                     [*kept].into()
-                } else if let Some(slot) = load.iter_mut().min_by_key(|(targets, tg)| (*targets, *tg)) {
-                    if slot.0 + asg.instance_count > targets_per_shard {
-                        tracing::warn!(asg = %asg.name, "no shard has room for this ASG's targets: the alb-scaler must add a shard");
-                    }
+                } else if let Some(slot) = load
+                    .iter_mut()
+                    .filter(|(targets, _)| targets + asg.instance_count <= targets_per_shard)
+                    .min_by_key(|(targets, tg)| (*targets, *tg))
+                {
                     slot.0 += asg.instance_count;
                     [slot.1].into()
                 } else {
+                    tracing::warn!(asg = %asg.name, "no shard has room for this ASG's targets: the alb-scaler must add a shard");
+                    plan.unplaced.push(asg.name.clone());
                     BTreeSet::new()
                 }
             }
         };
-        let attach: Vec<String> = desired.difference(&current).map(|s| (*s).to_owned()).collect();
+        let mut attach: Vec<String> = desired.difference(&current).map(|s| (*s).to_owned()).collect();
         let detach: Vec<String> = current.difference(&desired).map(|s| (*s).to_owned()).collect();
+        let room = MAX_TGS_PER_ASG.saturating_sub(asg.target_group_arns.len() - detach.len());
+        if attach.len() > room {
+            tracing::warn!(asg = %asg.name, "the ASG would exceed 50 target groups: attaching only {room}");
+            attach.truncate(room);
+        }
         if !attach.is_empty() || !detach.is_empty() {
-            changes.push(AttachmentChange { asg: asg.name.clone(), attach, detach });
+            plan.changes.push(AttachmentChange { asg: asg.name.clone(), attach, detach });
         }
     }
-    changes
+    plan
 }
 
 pub async fn apply_attachments(client: &autoscaling::Client, changes: &[AttachmentChange]) -> Result<()> {

@@ -182,3 +182,63 @@ mod tests {
         assert!(!t("INSUFFICIENT_DATA", Some("OK")).entered_alarm());
     }
 }
+
+/// What the asg-registrar is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AsgTrigger {
+    /// The scheduled reconcile: every fleet, every ASG.
+    Reconcile,
+    /// One ASG was created, deleted, retagged or launched an instance.
+    Asg {
+        name: String,
+        cause: String,
+    },
+    Ignored(String),
+}
+
+/// CloudTrail `CreateAutoScalingGroup`/`DeleteAutoScalingGroup` via EventBridge, "Tag Change on Resource" for an
+/// ASG, "EC2 Instance Launch Successful", or a schedule. Events of another region are ignored.
+pub fn decode_asg_event(event: &Value, region: &str) -> Result<AsgTrigger> {
+    let parsed: EventBridgeEvent<Value> =
+        serde_json::from_value(event.clone()).map_err(|e| invalid("not an EventBridge event", e))?;
+    if parsed.region.as_deref().is_some_and(|r| r != region) {
+        return Ok(AsgTrigger::Ignored(format!("event of region {:?}, this registrar serves {region}", parsed.region)));
+    }
+    let detail = &parsed.detail;
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    match Some(parsed.detail_type.as_str()) {
+        Some("Scheduled Event") => Ok(AsgTrigger::Reconcile),
+        Some("AWS API Call via CloudTrail") => {
+            let name = text(detail, "eventName").ok_or_else(|| invalid("CloudTrail event", "no detail.eventName"))?;
+            if !matches!(name.as_str(), "CreateAutoScalingGroup" | "DeleteAutoScalingGroup") {
+                return Ok(AsgTrigger::Ignored(format!("CloudTrail {name} is not an ASG create or delete")));
+            }
+            if detail.get("errorCode").is_some_and(|e| !e.is_null()) {
+                return Ok(AsgTrigger::Ignored(format!("{name} failed in AWS: nothing changed")));
+            }
+            let asg = detail
+                .get("requestParameters")
+                .and_then(|p| text(p, "autoScalingGroupName"))
+                .ok_or_else(|| invalid("CloudTrail event", "no detail.requestParameters.autoScalingGroupName"))?;
+            Ok(AsgTrigger::Asg { name: asg, cause: name })
+        }
+        Some("Tag Change on Resource") => {
+            if text(detail, "resource-type").as_deref() != Some("autoScalingGroup") {
+                return Ok(AsgTrigger::Ignored("a tag change on something other than an ASG".into()));
+            }
+            let arn =
+                parsed.resources.iter().flatten().next().ok_or_else(|| invalid("Tag Change event", "no resources"))?;
+            let name = arn
+                .split_once(":autoScalingGroupName/")
+                .map(|(_, n)| n.to_owned())
+                .ok_or_else(|| invalid("Tag Change event", format!("{arn} is not an ASG ARN")))?;
+            Ok(AsgTrigger::Asg { name, cause: "Tag Change on Resource".into() })
+        }
+        Some(kind @ ("EC2 Instance Launch Successful" | "EC2 Instance Terminate Successful")) => {
+            let name =
+                text(detail, "AutoScalingGroupName").ok_or_else(|| invalid(kind, "no detail.AutoScalingGroupName"))?;
+            Ok(AsgTrigger::Asg { name, cause: kind.to_owned() })
+        }
+        other => Ok(AsgTrigger::Ignored(format!("detail-type {other:?} is not an ASG event"))),
+    }
+}

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod policy;
 pub mod provision;
 pub mod rebalance;
+pub mod register;
 pub mod shard;
 pub mod spec;
 pub mod telemetry;

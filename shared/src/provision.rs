@@ -95,12 +95,12 @@ pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&st
     let fleet = observe_spec(aws, spec, Depth::default()).await?;
     let attachments = plan_attachments(&fleet, spec.sharding_mode, spec.limits.targets_per_shard);
     let (_, health_checks, _) = futures::try_join!(
-        apply_attachments(&aws.autoscaling, &attachments),
+        apply_attachments(&aws.autoscaling, &attachments.changes),
         ensure_health_checks(aws, spec, &fleet),
         ensure_alarms(aws, spec, &fleet, scaler_arn),
     )?;
     write_records(aws, spec, &fleet, &health_checks).await?;
-    info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.len(), "fleet converged");
+    info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.changes.len(), "fleet converged");
     Ok(summary(spec, &fleet, &aws.region))
 }
 

@@ -30,6 +30,20 @@ pub async fn fleet_asgs(client: &autoscaling::Client, selector: &AsgSelector) ->
     Ok(found)
 }
 
+/// ASGs by name (missing names are simply absent from the answer).
+pub async fn asgs_named(client: &autoscaling::Client, names: &[String]) -> Result<Vec<AutoScalingGroup>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CALL) {
+        out.extend(describe(client, Some(chunk.to_vec()), None).await?);
+    }
+    Ok(out)
+}
+
+/// Every ASG in the region (100 a page).
+pub async fn all_asgs(client: &autoscaling::Client) -> Result<Vec<AutoScalingGroup>> {
+    describe(client, None, None).await
+}
+
 async fn describe(
     client: &autoscaling::Client,
     names: Option<Vec<String>>,
