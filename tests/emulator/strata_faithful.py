@@ -1,4 +1,5 @@
-"""What the emulator adds between the AWS SDKs and moto: a log of every AWS call served.
+"""What the emulator adds between the AWS SDKs and moto: a log of every AWS call served, and AWS's own
+idempotency for the creates where moto differs.
 
 The log is how benchmarks and tests count AWS calls per invocation exactly (GET /_strata/calls).
 """
@@ -6,7 +7,9 @@ The log is how benchmarks and tests count AWS calls per invocation exactly (GET 
 import io
 import re
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+
+from werkzeug.wrappers import Response
 
 
 class CallLog:
@@ -60,4 +63,102 @@ class FaithfulAws:
     def __call__(self, environ, start_response):
         if not environ.get("PATH_INFO", "").startswith("/_strata/"):
             CALLS.add(*describe_call(environ))
+        if is_idempotent_create(environ):
+            with IDEMPOTENT_LOCK:
+                existing = idempotent_create(self.inner, environ, start_response)
+                if existing is not None:
+                    return existing(environ, start_response)
+                return self._through(environ, start_response)
         return self.inner(environ, start_response)
+
+    def _through(self, environ, start_response):
+        # Consume moto's answer inside the lock, so that the create has happened before the next look-up.
+        response = Response.from_app(self.inner, environ)
+        return response(environ, start_response)
+
+
+# --- AWS's documented idempotency, which moto lacks (measured; see DESIGN.md §6) --------------------------
+# CreateLoadBalancer with a name that exists returns that load balancer (AWS), where moto makes a second one;
+# CreateTargetGroup with a name that exists returns that target group (AWS), where moto fails; CreateHealthCheck
+# with a CallerReference already used returns that health check (AWS), where moto makes a new one. A lock makes
+# each look-up-then-create atomic, as it is inside AWS, so racing invocations are tested against AWS's behaviour.
+
+IDEMPOTENT_LOCK = threading.Lock()
+
+
+def call_inner(app, environ, body, content_type="application/x-www-form-urlencoded"):
+    """Runs one request through moto and returns (status code, headers, body bytes)."""
+    env = dict(environ)
+    env["wsgi.input"] = io.BytesIO(body)
+    env["CONTENT_LENGTH"] = str(len(body))
+    env["CONTENT_TYPE"] = content_type
+    response = Response.from_app(app, env)
+    return response.status_code, dict(response.headers), response.get_data()
+
+
+def replay(status, headers, body, start_response):
+    return Response(body, status=status, headers=headers)
+
+
+def elbv2_create_idempotent(app, environ, form, start_response):
+    action = form["Action"][0]
+    name = form.get("Name", [""])[0]
+    if action == "CreateLoadBalancer":
+        describe = {"Action": "DescribeLoadBalancers", "Version": form["Version"][0], "Names.member.1": name}
+        renames = (b"DescribeLoadBalancers", b"CreateLoadBalancer")
+    else:
+        describe = {"Action": "DescribeTargetGroups", "Version": form["Version"][0], "Names.member.1": name}
+        renames = (b"DescribeTargetGroups", b"CreateTargetGroup")
+    status, headers, body = call_inner(app, environ, urlencode(describe).encode())
+    if status == 200:
+        body = body.replace(renames[0], renames[1])
+        headers.pop("Content-Length", None)
+        return replay(status, headers, body, start_response)
+    return None
+
+
+def route53_health_check_idempotent(app, environ, body, start_response):
+    import re as _re
+
+    match = _re.search(rb"<CallerReference>([^<]+)</CallerReference>", body)
+    if not match:
+        return None
+    reference = match.group(1)
+    env = dict(environ)
+    env["REQUEST_METHOD"] = "GET"
+    env["QUERY_STRING"] = ""
+    status, headers, listing = call_inner(app, env, b"", content_type="")
+    for check in _re.findall(rb"<HealthCheck>.*?</HealthCheck>", listing, _re.S):
+        if b"<CallerReference>" + reference + b"</CallerReference>" in check:
+            xml = (b'<?xml version="1.0" encoding="UTF-8"?>\n<CreateHealthCheckResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+                   + check + b"</CreateHealthCheckResponse>")
+            check_id = _re.search(rb"<Id>([^<]+)</Id>", check).group(1).decode()
+            return replay(201, {"Content-Type": "text/xml", "Location": f"https://route53.amazonaws.com/2013-04-01/healthcheck/{check_id}"},
+                          xml, start_response)
+    return None
+
+
+def idempotent_create(app, environ, start_response):
+    """An AWS-faithful answer for a create that already happened, or None to let moto create."""
+    path = environ.get("PATH_INFO", "")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = parse_qs(body.decode(errors="replace"))
+        if form.get("Action", [""])[0] in ("CreateLoadBalancer", "CreateTargetGroup") and "Name" in form:
+            return elbv2_create_idempotent(app, environ, form, start_response)
+    elif environ.get("REQUEST_METHOD") == "POST" and path.rstrip("/").endswith("/2013-04-01/healthcheck"):
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return route53_health_check_idempotent(app, environ, body, start_response)
+    return None
+
+
+def is_idempotent_create(environ):
+    path = environ.get("PATH_INFO", "")
+    if environ.get("REQUEST_METHOD") == "POST" and path.rstrip("/").endswith("/2013-04-01/healthcheck"):
+        return True
+    return environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") and "elasticloadbalancing" in environ.get(
+        "HTTP_AUTHORIZATION", ""
+    )

@@ -1,3 +1,4 @@
 //! Pure planning: `(spec, observed, trigger, now) → plan`. No I/O, no clock, no randomness.
 
+pub mod scale;
 pub mod weights;

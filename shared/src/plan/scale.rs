@@ -1,0 +1,124 @@
+//! The alb-scaler's pure planner: which shard to add, finish, drain or remove, from the observed fleet, the
+//! trigger and the time. No I/O, no clock: `now` is an input.
+
+use serde::Serialize;
+
+use crate::model::ObservedFleet;
+use crate::names::ShardIndex;
+use crate::policy::FleetPolicy;
+use crate::spec::ALB_QUOTA_PER_REGION;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleTrigger {
+    /// A shard's RPS alarm, or the registrar's "no target room": more capacity is needed.
+    Out,
+    /// The fleet's low-load alarm: one shard fewer would do.
+    In,
+    /// A schedule: finish drains whose wait is over, and half-built shards.
+    Tidy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ScaleStep {
+    /// Build shard `index` (new), cloning shard `from`.
+    Create { index: ShardIndex, from: ShardIndex },
+    /// A shard left half-built (by a crash, or by a concurrent copy of this trigger): finish it.
+    Finish { index: ShardIndex, from: ShardIndex },
+    /// Weight 0 and the draining tags.
+    Drain { index: ShardIndex },
+    /// Delete a drained shard whose wait is over.
+    Remove { index: ShardIndex },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScalePlan {
+    pub steps: Vec<ScaleStep>,
+    /// Why nothing (more) is done: a limit reached, nothing to drain, ...
+    pub notes: Vec<String>,
+}
+
+/// Seconds to wait after a shard's weight went to 0 before deleting it: clients may hold the old DNS answer
+/// for the alias TTL, then in-flight requests drain for the deregistration delay.
+pub fn drain_wait_seconds(policy: &FleetPolicy, alias_ttl_seconds: u32) -> i64 {
+    i64::from(alias_ttl_seconds) + i64::from(policy.deregistration_delay_seconds)
+}
+
+/// `now` and `draining-since` are seconds since the epoch. `region_load_balancers` counts every ALB in the
+/// region (AWS's 50-per-region quota).
+pub fn plan_scale(
+    fleet: &ObservedFleet,
+    policy: &FleetPolicy,
+    trigger: ScaleTrigger,
+    now: i64,
+    alias_ttl_seconds: u32,
+    region_load_balancers: usize,
+) -> ScalePlan {
+    let mut plan = ScalePlan { steps: Vec::new(), notes: Vec::new() };
+    let complete = |index: ShardIndex| {
+        fleet.shard(index).is_some_and(|s| s.is_serving() && s.listeners.len() >= 2) && fleet.weighted_record(index).is_some()
+    };
+    let serving: Vec<ShardIndex> = fleet.shards.iter().filter(|s| s.is_serving()).map(|s| s.index).collect();
+    let template = serving.iter().copied().find(|i| complete(*i));
+    let half_built: Vec<ShardIndex> = fleet.shards.iter().filter(|s| !s.is_draining() && !complete(s.index)).map(|s| s.index).collect();
+
+    // Half-built shards are finished first, whatever the trigger: they are capacity already paid for.
+    if let Some(from) = template {
+        plan.steps.extend(half_built.iter().map(|&index| ScaleStep::Finish { index, from }));
+    }
+    let wait = drain_wait_seconds(policy, alias_ttl_seconds);
+    for shard in fleet.shards.iter().filter(|s| s.is_draining()) {
+        match shard.draining_since().and_then(parse_rfc3339) {
+            Some(since) if now >= since + wait => plan.steps.push(ScaleStep::Remove { index: shard.index }),
+            Some(since) => plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now)),
+            None => plan.steps.push(ScaleStep::Remove { index: shard.index }), // draining without a time: a manual drain
+        }
+    }
+    match trigger {
+        ScaleTrigger::Out => {
+            let Some(from) = template else {
+                plan.notes.push("no complete serving shard to clone: the provisioner must build shard 0 first".into());
+                return plan;
+            };
+            if !half_built.is_empty() {
+                plan.notes.push("a shard is being built: finishing it instead of adding another".into());
+            } else if serving.len() >= usize::from(policy.limits.max_shards) {
+                plan.notes.push(format!("MaxShards ({}) reached: no new shard", policy.limits.max_shards));
+            } else if region_load_balancers >= usize::from(ALB_QUOTA_PER_REGION) {
+                plan.notes.push(format!("the region holds {region_load_balancers} load balancers (quota 50): no new shard"));
+            } else {
+                let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.shard(*i).is_none());
+                match index {
+                    Some(index) => plan.steps.push(ScaleStep::Create { index, from }),
+                    None => plan.notes.push("every shard index is in use".into()),
+                }
+            }
+        }
+        ScaleTrigger::In => {
+            let floor = usize::from(policy.limits.min_shards.max(1));
+            let weighted = |i: &ShardIndex| fleet.weighted_record(*i).and_then(|r| r.weight).unwrap_or(0) > 0;
+            if serving.len() <= floor {
+                plan.notes.push(format!("{} serving shard(s), MinShards {floor}: never remove the last serving shards", serving.len()));
+            } else if let Some(index) = serving.iter().rev().find(|i| weighted(i) && complete(**i)) {
+                plan.steps.push(ScaleStep::Drain { index: *index });
+            } else {
+                plan.notes.push("no serving shard with weight to drain".into());
+            }
+        }
+        ScaleTrigger::Tidy => {}
+    }
+    plan
+}
+
+/// An RFC 3339 UTC time (`2026-11-25T09:30:00Z`) of seconds since the epoch.
+pub fn format_rfc3339(secs: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(secs).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time (`2026-11-25T09:30:00Z`).
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime).ok().map(|t| t.secs())
+}
+
+#[cfg(test)]
+mod tests;

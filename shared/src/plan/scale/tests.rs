@@ -1,0 +1,171 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::{Listener, LoadBalancer, OwnedRecord, Shard, Tags, TargetGroup};
+use crate::names::{FleetName, STATE_DRAINING, TAG_DRAINING_SINCE, TAG_STATE};
+use crate::observe::DnsLocation;
+use crate::spec::{AsgSelector, Limits, Rebalancing, ShardingMode};
+
+fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
+    FleetPolicy {
+        dns: DnsLocation { hosted_zone_id: "Z1".into(), domain: "api.example.com".into() },
+        asgs: AsgSelector { names: vec!["web-a".into()], tag: None },
+        mode: ShardingMode::Mirror,
+        limits: Limits {
+            requests_per_second_per_shard: 1000,
+            targets_per_shard: 1000,
+            max_shards,
+            min_shards,
+            scale_out_percent: 80,
+            scale_in_percent: 30,
+        },
+        rebalancing: Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 },
+        deregistration_delay_seconds: 30,
+        scaler_function_arn: None,
+    }
+}
+
+/// A shard: complete (ALB, TG, two listeners, record) unless `half`; draining since `draining` if given.
+fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) -> (Shard, Option<OwnedRecord>) {
+    let index = ShardIndex::new(index).unwrap();
+    let mut tags = Tags::new();
+    if let Some(since) = draining {
+        tags.insert(TAG_STATE.into(), STATE_DRAINING.into());
+        tags.insert(TAG_DRAINING_SINCE.into(), since.into());
+    }
+    let lb = LoadBalancer {
+        arn: format!("arn:lb/{index}"),
+        name: format!("web-{index}"),
+        dns_name: String::new(),
+        canonical_hosted_zone_id: String::new(),
+        scheme: "internet-facing".into(),
+        ip_address_type: "ipv4".into(),
+        vpc_id: "vpc-1".into(),
+        subnet_ids: vec![],
+        security_group_ids: vec![],
+        created_epoch: 0,
+        state: "active".into(),
+        tags,
+        attributes: Tags::new(),
+    };
+    let tg = TargetGroup {
+        arn: format!("arn:tg/{index}"),
+        name: format!("web-{index}-tg"),
+        target_type: "instance".into(),
+        protocol: "HTTP".into(),
+        port: 80,
+        vpc_id: "vpc-1".into(),
+        health_check_path: "/health".into(),
+        health_check_interval_seconds: 15,
+        healthy_threshold: 3,
+        unhealthy_threshold: 3,
+        load_balancer_arns: vec![],
+        tags: Tags::new(),
+        attributes: Tags::new(),
+    };
+    let listener = |port| Listener {
+        arn: format!("arn:l/{index}/{port}"),
+        port,
+        protocol: String::new(),
+        ssl_policy: None,
+        certificate_arns: vec![],
+        default_action: String::new(),
+    };
+    let mut s = Shard::new(index);
+    s.load_balancer = Some(lb);
+    s.target_group = Some(tg);
+    s.listeners = if half { vec![listener(80)] } else { vec![listener(80), listener(443)] };
+    let record = (!half).then(|| OwnedRecord {
+        name: "us-east-1.api.example.com".into(),
+        record_type: "A".into(),
+        set_identifier: format!("strata:web:us-east-1:{index}"),
+        weight: Some(weight),
+        region: None,
+        alias: None,
+        health_check_id: None,
+        shard: Some(index),
+    });
+    (s, record)
+}
+
+fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
+    let (shards, records): (Vec<_>, Vec<_>) = shards.into_iter().unzip();
+    ObservedFleet {
+        fleet: FleetName::parse("web").unwrap(),
+        region: "us-east-1".into(),
+        shards,
+        duplicate_load_balancers: vec![],
+        duplicate_target_groups: vec![],
+        records: records.into_iter().flatten().collect(),
+        asgs: vec![],
+        alarms: vec![],
+    }
+}
+
+const NOW: i64 = 1_795_000_000;
+fn s(i: u8) -> ShardIndex {
+    ShardIndex::new(i).unwrap()
+}
+
+#[test]
+fn scale_out_creates_exactly_the_next_shard_cloning_a_serving_one() {
+    let plan = plan_scale(&fleet(vec![shard(0, 255, false, None)]), &policy(8, 1), ScaleTrigger::Out, NOW, 60, 1);
+    assert_eq!(plan.steps, vec![ScaleStep::Create { index: s(1), from: s(0) }]);
+}
+
+#[test]
+fn a_half_built_shard_is_finished_not_duplicated() {
+    let plan =
+        plan_scale(&fleet(vec![shard(0, 255, false, None), shard(1, 0, true, None)]), &policy(8, 1), ScaleTrigger::Out, NOW, 60, 2);
+    assert_eq!(plan.steps, vec![ScaleStep::Finish { index: s(1), from: s(0) }]);
+}
+
+#[test]
+fn max_shards_and_the_regional_quota_stop_scale_out_with_a_note() {
+    let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
+    let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, NOW, 60, 2);
+    assert!(capped.steps.is_empty());
+    assert!(capped.notes[0].contains("MaxShards"));
+    let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, NOW, 60, 50);
+    assert!(quota.steps.is_empty() && quota.notes[0].contains("quota"));
+}
+
+#[test]
+fn scale_in_drains_the_newest_weighted_shard_and_never_the_last() {
+    let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
+    assert_eq!(plan_scale(&two, &policy(8, 1), ScaleTrigger::In, NOW, 60, 2).steps, vec![ScaleStep::Drain { index: s(1) }]);
+    let one = fleet(vec![shard(0, 255, false, None)]);
+    let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, NOW, 60, 1);
+    assert!(plan.steps.is_empty() && plan.notes[0].contains("last serving"));
+}
+
+#[test]
+fn a_drained_shard_is_removed_only_after_ttl_plus_deregistration_delay() {
+    let since = format_rfc3339(NOW - 60);
+    assert_eq!(parse_rfc3339(&since), Some(NOW - 60));
+    let drained = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, Some(&since))]);
+    let early = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, NOW, 60, 2);
+    assert!(early.steps.is_empty(), "60 s + 30 s have not passed: {early:?}");
+    let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, NOW + 30, 60, 2);
+    assert_eq!(later.steps, vec![ScaleStep::Remove { index: s(1) }]);
+}
+
+proptest! {
+    #[test]
+    fn scale_in_never_leaves_fewer_than_min_shards_serving(weights in prop::collection::vec(0i64..=255, 1..8), min in 1u8..4) {
+        let observed = fleet(weights.iter().enumerate().map(|(i, w)| shard(i as u8, *w, false, None)).collect());
+        let plan = plan_scale(&observed, &policy(8, min), ScaleTrigger::In, NOW, 60, weights.len());
+        let drains = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Drain { .. })).count();
+        prop_assert!(drains <= 1);
+        prop_assert!(weights.len() - drains >= usize::from(min).min(weights.len()));
+    }
+
+    #[test]
+    fn scale_out_adds_at_most_one_shard_and_respects_max(count in 1usize..10, max in 1u8..10) {
+        let observed = fleet((0..count).map(|i| shard(i as u8, 255, false, None)).collect());
+        let plan = plan_scale(&observed, &policy(max, 1), ScaleTrigger::Out, NOW, 60, count);
+        let creates = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Create { .. })).count();
+        prop_assert!(creates <= 1);
+        prop_assert!(count + creates <= usize::from(max).max(count));
+    }
+}
