@@ -138,3 +138,30 @@ pub async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> R
     }
     Ok(())
 }
+
+/// The fleet's "no target room" alarm: the asg-registrar's `NoTargetRoom` metric above 0 means an ASG found no
+/// shard with room for its targets (partition mode), so the alb-scaler adds one.
+pub async fn put_targets_full(client: &cloudwatch::Client, fleet: &FleetName, scaler_arn: Option<&str>) -> Result<()> {
+    client
+        .put_metric_alarm()
+        .alarm_name(crate::names::targets_full_alarm(fleet))
+        .alarm_description(format!(
+            "Strata: an ASG of fleet {fleet} found no shard with room; the alb-scaler adds a shard"
+        ))
+        .namespace(crate::telemetry::NAMESPACE)
+        .metric_name("NoTargetRoom")
+        .dimensions(Dimension::builder().name("Function").value("asg-registrar").build())
+        .dimensions(Dimension::builder().name("Fleet").value(fleet.as_str()).build())
+        .statistic(Statistic::Maximum)
+        .period(PERIOD_SECONDS)
+        .evaluation_periods(1)
+        .threshold(0.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
+        .set_tags(Some(tags(fleet)))
+        .send()
+        .await
+        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
+    Ok(())
+}

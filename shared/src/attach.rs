@@ -42,6 +42,14 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
         .collect();
     let owned: BTreeSet<&str> =
         fleet.shards.iter().filter_map(|s| s.target_group.as_ref()).map(|t| t.arn.as_str()).collect();
+    // A draining shard keeps the ASGs it has until it is removed (clients may still resolve to it), and gets no new one.
+    let draining: BTreeSet<&str> = fleet
+        .shards
+        .iter()
+        .filter(|s| s.is_draining())
+        .filter_map(|s| s.target_group.as_ref())
+        .map(|t| t.arn.as_str())
+        .collect();
     let mut load: Vec<(u32, &str)> = serving
         .iter()
         .map(|tg| {
@@ -58,7 +66,8 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
     for asg in &fleet.asgs {
         let current: BTreeSet<&str> =
             asg.target_group_arns.iter().map(String::as_str).filter(|t| owned.contains(t)).collect();
-        let desired: BTreeSet<&str> = match mode {
+        let kept_while_draining: BTreeSet<&str> = current.intersection(&draining).copied().collect();
+        let mut desired: BTreeSet<&str> = match mode {
             ShardingMode::Mirror => serving.iter().copied().collect(),
             ShardingMode::Partition => {
                 if let Some(kept) = current.iter().find(|t| serving.contains(t)) {
@@ -77,6 +86,7 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
                 }
             }
         };
+        desired.extend(kept_while_draining);
         let mut attach: Vec<String> = desired.difference(&current).map(|s| (*s).to_owned()).collect();
         let detach: Vec<String> = current.difference(&desired).map(|s| (*s).to_owned()).collect();
         let room = MAX_TGS_PER_ASG.saturating_sub(asg.target_group_arns.len() - detach.len());

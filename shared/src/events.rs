@@ -18,9 +18,18 @@ pub struct AlarmTransition {
     pub old_state: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
+    /// When the alarm entered its new state: the same in every copy of one transition, so it identifies it.
+    pub state_time: Option<String>,
 }
 
 impl AlarmTransition {
+    /// Identifies this transition across duplicate deliveries, whatever the shape (`<alarm>@<state time>`):
+    /// CloudWatch times are UTC to the millisecond, written `+0000`, `+00:00` or `Z` depending on the shape.
+    pub fn transition_id(&self) -> String {
+        let time = self.state_time.as_deref().unwrap_or("unknown");
+        format!("{}@{}", self.alarm_name, time.get(..23).unwrap_or(time))
+    }
+
     /// Only a transition *into* ALARM acts.
     pub fn entered_alarm(&self) -> bool {
         self.new_state == "ALARM" && self.old_state.as_deref() != Some("ALARM")
@@ -30,8 +39,17 @@ impl AlarmTransition {
 /// One of Strata's own alarms, recognised by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StrataAlarm {
-    RequestsHigh { fleet: FleetName, shard: ShardIndex },
-    RequestsLow { fleet: FleetName },
+    RequestsHigh {
+        fleet: FleetName,
+        shard: ShardIndex,
+    },
+    RequestsLow {
+        fleet: FleetName,
+    },
+    /// The asg-registrar found no shard with room for an ASG (partition mode).
+    TargetsFull {
+        fleet: FleetName,
+    },
 }
 
 impl StrataAlarm {
@@ -41,13 +59,16 @@ impl StrataAlarm {
             let (fleet, shard) = fleet_and_shard.rsplit_once("-s")?;
             return Some(Self::RequestsHigh { fleet: FleetName::parse(fleet).ok()?, shard: ShardIndex::parse(shard)? });
         }
+        if let Some(fleet) = rest.strip_suffix("-targets-full") {
+            return Some(Self::TargetsFull { fleet: FleetName::parse(fleet).ok()? });
+        }
         let fleet = rest.strip_suffix("-requests-low")?;
         Some(Self::RequestsLow { fleet: FleetName::parse(fleet).ok()? })
     }
 
     pub fn fleet(&self) -> &FleetName {
         match self {
-            Self::RequestsHigh { fleet, .. } | Self::RequestsLow { fleet } => fleet,
+            Self::RequestsHigh { fleet, .. } | Self::RequestsLow { fleet } | Self::TargetsFull { fleet } => fleet,
         }
     }
 }
@@ -79,6 +100,7 @@ pub fn decode_alarm(event: &Value) -> Result<Option<AlarmTransition>> {
             old_state: data.previous_state.as_ref().map(|s| state_name(&s.value)),
             account: alarm.account_id,
             region: alarm.region,
+            state_time: data.state.as_ref().map(|s| s.timestamp.to_rfc3339()),
         }));
     }
     if event.get("detail-type").and_then(Value::as_str) == Some("CloudWatch Alarm State Change") {
@@ -91,6 +113,7 @@ pub fn decode_alarm(event: &Value) -> Result<Option<AlarmTransition>> {
             old_state: data.previous_state.as_ref().map(|s| state_name(&s.value)),
             account: parsed.account,
             region: parsed.region,
+            state_time: data.state.as_ref().map(|s| s.timestamp.to_rfc3339()),
         }));
     }
     if event.get("Records").is_some() {
@@ -105,6 +128,7 @@ pub fn decode_alarm(event: &Value) -> Result<Option<AlarmTransition>> {
             old_state: text("OldStateValue"),
             account: text("AWSAccountId"),
             region: text("AlarmArn").and_then(|arn| arn.split(':').nth(3).map(str::to_owned)),
+            state_time: text("StateChangeTime"),
         }));
     }
     Ok(None)
@@ -175,6 +199,7 @@ mod tests {
             old_state: old.map(Into::into),
             account: None,
             region: None,
+            state_time: None,
         };
         assert!(t("ALARM", Some("OK")).entered_alarm());
         assert!(!t("OK", Some("ALARM")).entered_alarm());
@@ -240,5 +265,113 @@ pub fn decode_asg_event(event: &Value, region: &str) -> Result<AsgTrigger> {
             Ok(AsgTrigger::Asg { name, cause: kind.to_owned() })
         }
         other => Ok(AsgTrigger::Ignored(format!("detail-type {other:?} is not an ASG event"))),
+    }
+}
+
+/// What the alb-scaler is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScaleCommand {
+    Scale {
+        fleet: FleetName,
+        trigger: crate::plan::scale::ScaleTrigger,
+        transition_id: Option<String>,
+    },
+    /// A schedule: finish drains and half-built shards of every fleet in the region.
+    TidyAll,
+    Ignored(String),
+}
+
+/// An alarm in any of its three shapes (only a transition into ALARM of Strata's own alarm, in this account
+/// and region, acts), a schedule, or a direct `{"fleet": "<name>"}` tidy call.
+pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Result<ScaleCommand> {
+    use crate::plan::scale::ScaleTrigger;
+
+    if !event.is_object() {
+        return Err(StrataError::InvalidEvent(format!("not an alarm, a schedule or a {{\"fleet\"}} call: {event}")));
+    }
+    if let Some(alarm) = decode_alarm(event)? {
+        let Some(strata) = StrataAlarm::parse(&alarm.alarm_name) else {
+            return Ok(ScaleCommand::Ignored(format!("alarm {} is not Strata's", alarm.alarm_name)));
+        };
+        if let (Some(theirs), Some(ours)) = (alarm.account.as_deref(), account)
+            && theirs.trim() != ours
+        {
+            return Ok(ScaleCommand::Ignored(format!("alarm of account {theirs}, this function serves {ours}")));
+        }
+        if alarm.region.as_deref().is_some_and(|r| r != region) {
+            return Ok(ScaleCommand::Ignored(format!(
+                "alarm of region {:?}, this function serves {region}",
+                alarm.region
+            )));
+        }
+        if !alarm.entered_alarm() {
+            let from = alarm.old_state.as_deref().unwrap_or("?");
+            return Ok(ScaleCommand::Ignored(format!(
+                "{} went {from} -> {}: only a move into ALARM acts",
+                alarm.alarm_name, alarm.new_state
+            )));
+        }
+        let trigger = match strata {
+            StrataAlarm::RequestsHigh { .. } | StrataAlarm::TargetsFull { .. } => ScaleTrigger::Out,
+            StrataAlarm::RequestsLow { .. } => ScaleTrigger::In,
+        };
+        return Ok(ScaleCommand::Scale {
+            fleet: strata.fleet().clone(),
+            trigger,
+            transition_id: Some(alarm.transition_id()),
+        });
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(ScaleCommand::TidyAll);
+    }
+    match event.get("fleet") {
+        Some(Value::String(name)) => {
+            let fleet = FleetName::parse(name).map_err(|e| invalid("fleet", e))?;
+            Ok(ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Tidy, transition_id: None })
+        }
+        _ => Err(StrataError::InvalidEvent("neither a CloudWatch alarm, a schedule, nor a {\"fleet\"} call".into())),
+    }
+}
+
+#[cfg(test)]
+mod sample_events {
+    use super::*;
+    use crate::plan::scale::ScaleTrigger;
+
+    fn sample(path: &str) -> Value {
+        let text = std::fs::read_to_string(format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn every_alarm_shape_in_events_decodes_to_the_same_scale_out() {
+        let mut ids = Vec::new();
+        for path in ["alb-scaler/alarm-action.json", "alb-scaler/alarm-eventbridge.json", "alb-scaler/alarm-sns.json"] {
+            match decode_scale(&sample(path), "us-east-1", Some("123456789012")).unwrap() {
+                ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Out, transition_id } => {
+                    assert_eq!(fleet.as_str(), "web", "{path}");
+                    ids.push(transition_id.unwrap());
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        assert!(ids.iter().all(|id| id == "strata-web-s0-requests-high@2026-11-25T09:10:00.123"), "{ids:?}");
+    }
+
+    #[test]
+    fn transitions_that_are_not_into_alarm_and_other_accounts_are_ignored() {
+        for path in [
+            "alb-scaler/alarm-ok.json",
+            "alb-scaler/alarm-insufficient-data.json",
+            "alb-scaler/alarm-other-account.json",
+            "alb-scaler/alarm-foreign.json",
+        ] {
+            let decoded = decode_scale(&sample(path), "us-east-1", Some("123456789012")).unwrap();
+            assert!(matches!(decoded, ScaleCommand::Ignored(_)), "{path}: {decoded:?}");
+        }
+        assert!(matches!(
+            decode_scale(&sample("alb-scaler/alarm-low.json"), "us-east-1", Some("123456789012")).unwrap(),
+            ScaleCommand::Scale { trigger: ScaleTrigger::In, .. }
+        ));
     }
 }

@@ -13,6 +13,8 @@ pub const MANAGED_BY: &str = "strata";
 pub const TAG_STATE: &str = "strata:state";
 pub const STATE_DRAINING: &str = "draining";
 pub const TAG_DRAINING_SINCE: &str = "strata:draining-since";
+/// The alarm transition a shard was made for (`<alarm>@<state time>`): duplicate deliveries find it.
+pub const TAG_TRIGGER: &str = "strata:trigger";
 /// Fleet policy lives on every shard's ALB as `strata:policy:<key>` tags.
 pub const TAG_POLICY_PREFIX: &str = "strata:policy:";
 
@@ -98,6 +100,11 @@ impl ShardNames {
 /// The fleet-wide low-load alarm of one region (scale in).
 pub fn requests_low_alarm(fleet: &FleetName) -> String {
     format!("strata-{fleet}-requests-low")
+}
+
+/// The fleet's "no target room" alarm of one region (scale out in partition mode).
+pub fn targets_full_alarm(fleet: &FleetName) -> String {
+    format!("strata-{fleet}-targets-full")
 }
 
 /// Prefix of every alarm of a fleet, for one DescribeAlarms walk.

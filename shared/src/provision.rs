@@ -6,14 +6,14 @@ use futures::future::try_join_all;
 use tracing::info;
 
 use crate::alarms;
-use crate::attach::{apply_attachments, detach, plan_attachments};
+use crate::attach::detach;
 use crate::aws::AwsClients;
 use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError};
+use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, ShardIndex, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
-use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 use crate::shard::{ShardConfig, delete_load_balancer, delete_shard, ensure_shard};
 use crate::spec::{FleetSpec, Scheme};
@@ -93,101 +93,16 @@ pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&st
     }
 
     let fleet = observe_spec(aws, spec, Depth::default()).await?;
-    let attachments = plan_attachments(&fleet, spec.sharding_mode, spec.limits.targets_per_shard);
-    let (_, health_checks, _) = futures::try_join!(
-        apply_attachments(&aws.autoscaling, &attachments.changes),
-        ensure_health_checks(aws, spec, &fleet),
-        ensure_alarms(aws, spec, &fleet, scaler_arn),
-    )?;
-    write_records(aws, spec, &fleet, &health_checks).await?;
+    let settings = FleetSettings {
+        fleet: &spec.fleet,
+        policy: &policy,
+        internet_facing: spec.scheme == Scheme::InternetFacing,
+        health_check_path: &spec.health_check.path,
+        scaler_arn,
+    };
+    let attachments = finish_fleet(aws, &settings, &fleet).await?;
     info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.changes.len(), "fleet converged");
     Ok(summary(spec, &fleet, &aws.region))
-}
-
-async fn ensure_health_checks(
-    aws: &AwsClients,
-    spec: &FleetSpec,
-    fleet: &ObservedFleet,
-) -> Result<Vec<(ShardIndex, String)>> {
-    if spec.scheme == Scheme::Internal {
-        return Ok(Vec::new()); // Route 53's checkers cannot reach an internal ALB; EvaluateTargetHealth is the signal.
-    }
-    let existing = dns::fleet_health_checks(&aws.route53, &spec.fleet).await?;
-    let serving = fleet.shards.iter().filter(|s| s.is_serving());
-    try_join_all(serving.filter_map(|s| s.load_balancer.as_ref().map(|lb| (s.index, lb))).map(|(index, lb)| {
-        let existing = &existing;
-        async move {
-            let id = dns::ensure_health_check(
-                &aws.route53,
-                &spec.fleet,
-                index,
-                &lb.arn,
-                &lb.dns_name,
-                &spec.health_check.path,
-                existing,
-            )
-            .await?;
-            Ok::<_, StrataError>((index, id))
-        }
-    }))
-    .await
-}
-
-async fn ensure_alarms(
-    aws: &AwsClients,
-    spec: &FleetSpec,
-    fleet: &ObservedFleet,
-    scaler_arn: Option<&str>,
-) -> Result<()> {
-    let serving: Vec<(ShardIndex, String)> = fleet
-        .shards
-        .iter()
-        .filter(|s| s.is_serving())
-        .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?.arn.clone())))
-        .collect();
-    try_join_all(serving.iter().map(|(index, arn)| {
-        alarms::put_requests_high(&aws.cloudwatch, &spec.fleet, *index, arn, &spec.limits, scaler_arn)
-    }))
-    .await?;
-    let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
-    alarms::put_requests_low(&aws.cloudwatch, &spec.fleet, &arns, &spec.limits, scaler_arn).await
-}
-
-/// Weighted records for every serving shard (a shard keeps its current weight; a new one starts small and the
-/// rebalancer ramps it, unless the fleet has no weighted record yet: then every shard starts at full weight)
-/// and the region's latency record, in one change batch.
-async fn write_records(
-    aws: &AwsClients,
-    spec: &FleetSpec,
-    fleet: &ObservedFleet,
-    health_checks: &[(ShardIndex, String)],
-) -> Result<()> {
-    let serving: Vec<_> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
-    let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
-    let mut changes = Vec::new();
-    for shard in &serving {
-        let Some(lb) = &shard.load_balancer else { continue };
-        let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
-        let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { spec.rebalancing.initial_weight });
-        let health_check = health_checks.iter().find(|(i, _)| *i == shard.index).map(|(_, id)| id.as_str());
-        let records = dns::weighted_records(
-            &spec.fleet,
-            &aws.region,
-            &spec.domain,
-            shard.index,
-            &lb.dns_name,
-            &lb.canonical_hosted_zone_id,
-            weight,
-            health_check,
-            &lb.ip_address_type,
-        );
-        changes.extend(records.into_iter().map(|r| (ChangeAction::Upsert, r)));
-    }
-    let ip_type = spec.ip_address_type.as_aws();
-    let latency = dns::latency_records(&spec.fleet, &aws.region, &spec.domain, &spec.hosted_zone_id, ip_type);
-    changes.extend(latency.into_iter().map(|r| (ChangeAction::Upsert, r)));
-    change_owned_records(&aws.route53, &spec.hosted_zone_id, &spec.fleet, changes).await?;
-    Ok(())
 }
 
 fn summary(spec: &FleetSpec, fleet: &ObservedFleet, region: &str) -> FleetSummary {

@@ -32,8 +32,8 @@ pub struct ShardConfig {
     pub healthy_threshold: i32,
     pub unhealthy_threshold: i32,
     pub target_group_attributes: Tags,
-    /// Policy tags for the ALB (full keys).
-    pub policy_tags: Tags,
+    /// Tags for the ALB beyond ownership (full keys): the fleet policy, the trigger that made it.
+    pub load_balancer_tags: Tags,
 }
 
 impl ShardConfig {
@@ -67,8 +67,37 @@ impl ShardConfig {
             healthy_threshold: i32::from(spec.health_check.healthy_threshold),
             unhealthy_threshold: i32::from(spec.health_check.unhealthy_threshold),
             target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            policy_tags,
+            load_balancer_tags: policy_tags,
         }
+    }
+}
+
+impl ShardConfig {
+    /// A new shard's configuration, read from a serving shard observed with `Depth::configuration`, so that
+    /// shards never drift: subnets, security groups, scheme, IP type, ALB attributes, certificates (default and
+    /// extra), TLS policy, target group settings and attributes.
+    pub fn cloned_from(shard: &Shard, load_balancer_tags: Tags) -> Option<Self> {
+        let lb = shard.load_balancer.as_ref()?;
+        let tg = shard.target_group.as_ref()?;
+        let https = shard.listeners.iter().find(|l| l.port == 443)?;
+        Some(Self {
+            vpc_id: tg.vpc_id.clone(),
+            subnet_ids: lb.subnet_ids.clone(),
+            security_group_ids: lb.security_group_ids.clone(),
+            scheme: lb.scheme.clone(),
+            ip_address_type: lb.ip_address_type.clone(),
+            load_balancer_attributes: lb.attributes.clone(),
+            certificate_arns: https.certificate_arns.clone(),
+            ssl_policy: https.ssl_policy.clone().unwrap_or_else(|| crate::spec::DEFAULT_SSL_POLICY.to_owned()),
+            target_type: tg.target_type.clone(),
+            target_port: tg.port,
+            health_check_path: tg.health_check_path.clone(),
+            health_check_interval_seconds: tg.health_check_interval_seconds,
+            healthy_threshold: tg.healthy_threshold,
+            unhealthy_threshold: tg.unhealthy_threshold,
+            target_group_attributes: tg.attributes.clone(),
+            load_balancer_tags,
+        })
     }
 }
 
@@ -106,11 +135,11 @@ pub async fn ensure_shard(
     set_target_group_attributes(client, &tg_arn, &config.target_group_attributes).await?;
     let lb_arn = match existing.and_then(|s| s.load_balancer.as_ref()) {
         Some(lb) => {
-            if !config.policy_tags.is_empty() {
+            if !config.load_balancer_tags.is_empty() {
                 client
                     .add_tags()
                     .resource_arns(&lb.arn)
-                    .set_tags(Some(tags_from(&config.policy_tags)))
+                    .set_tags(Some(tags_from(&config.load_balancer_tags)))
                     .send()
                     .await
                     .map_err(|e| aws_error("elbv2", "AddTags", e))?;
@@ -198,7 +227,7 @@ async fn create_load_balancer(
     config: &ShardConfig,
 ) -> Result<String> {
     let mut tags = ownership_tags(fleet, index);
-    tags.extend(tags_from(&config.policy_tags));
+    tags.extend(tags_from(&config.load_balancer_tags));
     let created = client
         .create_load_balancer()
         .name(name)

@@ -162,6 +162,7 @@ def cbor_error(status, code, message, query_error=None):
 
 
 def serve(port):
+    strata_faithful.patch_moto()
     backend = DomainDispatcherApplication(create_backend_app)
     app = strata_control.ControlEndpoints(
         CborFront(strata_faithful.FaithfulAws(backend), CloudWatchModel())

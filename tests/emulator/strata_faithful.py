@@ -162,3 +162,24 @@ def is_idempotent_create(environ):
     return environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") and "elasticloadbalancing" in environ.get(
         "HTTP_AUTHORIZATION", ""
     )
+
+
+# --- AWS quotas where moto is stricter -------------------------------------------------------------------
+# ELBv2 allows 50 tags per resource (AWS quota "Tags per load balancer / target group"); moto refuses an 11th.
+ELBV2_TAGS_PER_RESOURCE = 50
+
+
+def patch_moto():
+    from moto.elbv2.exceptions import TooManyTagsError
+    from moto.elbv2.models import ELBv2Backend
+
+    def add_tags(self, resource_arns, tags):
+        tag_dict = self.tagging_service.flatten_tag_list(tags)
+        for arn in resource_arns:
+            existing = self.tagging_service.get_tag_dict_for_resource(arn)
+            if len(set(existing) | set(tag_dict)) > ELBV2_TAGS_PER_RESOURCE:
+                raise TooManyTagsError()
+            self._get_resource_by_arn(arn)
+            self.tagging_service.tag_resource(arn, tags)
+
+    ELBv2Backend.add_tags = add_tags

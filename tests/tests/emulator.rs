@@ -45,9 +45,8 @@ async fn emulator_is_faithful_to_aws_create_idempotency() {
     let emulator = Emulator::start();
     let fixture = emulator.seed("us-east-1", serde_json::json!([]));
     let aws = emulator.clients("us-east-1").await;
-    let creates = (0..5).map(|_| {
-        aws.elbv2.create_load_balancer().name("web-s1").set_subnets(Some(fixture.subnet_ids.clone())).send()
-    });
+    let creates = (0..5)
+        .map(|_| aws.elbv2.create_load_balancer().name("web-s1").set_subnets(Some(fixture.subnet_ids.clone())).send());
     let arns: std::collections::BTreeSet<String> = futures::future::join_all(creates)
         .await
         .into_iter()
@@ -56,13 +55,26 @@ async fn emulator_is_faithful_to_aws_create_idempotency() {
     assert_eq!(arns.len(), 1, "five concurrent creates of one name give one ALB, as on AWS");
     assert_eq!(aws.elbv2.describe_load_balancers().send().await.unwrap().load_balancers().len(), 1);
 
-    let tg = || aws.elbv2.create_target_group().name("web-s1-tg").protocol(ProtocolEnum::Http).port(80).vpc_id(&fixture.vpc_id).send();
+    let tg = || {
+        aws.elbv2
+            .create_target_group()
+            .name("web-s1-tg")
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&fixture.vpc_id)
+            .send()
+    };
     let first = tg().await.expect("create TG");
     let second = tg().await.expect("a second create of the same TG returns it, as on AWS");
     assert_eq!(first.target_groups()[0].target_group_arn(), second.target_groups()[0].target_group_arn());
 
-    let config = HealthCheckConfig::builder().r#type(HealthCheckType::Https).fully_qualified_domain_name("a.example.com").build().unwrap();
-    let check = || aws.route53.create_health_check().caller_reference("ref-1").health_check_config(config.clone()).send();
+    let config = HealthCheckConfig::builder()
+        .r#type(HealthCheckType::Https)
+        .fully_qualified_domain_name("a.example.com")
+        .build()
+        .unwrap();
+    let check =
+        || aws.route53.create_health_check().caller_reference("ref-1").health_check_config(config.clone()).send();
     let one = check().await.unwrap();
     let two = check().await.unwrap();
     assert_eq!(one.health_check().unwrap().id(), two.health_check().unwrap().id());

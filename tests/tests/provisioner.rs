@@ -138,7 +138,7 @@ async fn create_builds_every_resource_with_the_spec_attributes_and_answers_succe
     let alarms = aws.cloudwatch.describe_alarms().alarm_name_prefix("strata-web-").send().await.unwrap();
     let mut names: Vec<_> = alarms.metric_alarms().iter().filter_map(|a| a.alarm_name()).collect();
     names.sort();
-    assert_eq!(names, ["strata-web-requests-low", "strata-web-s0-requests-high"]);
+    assert_eq!(names, ["strata-web-requests-low", "strata-web-s0-requests-high", "strata-web-targets-full"]);
     let high = alarms.metric_alarms().iter().find(|a| a.alarm_name() == Some("strata-web-s0-requests-high")).unwrap();
     assert_eq!(high.threshold(), Some(50_000.0 * 60.0 * 0.8));
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::model::ObservedFleet;
-use crate::names::ShardIndex;
+use crate::names::{ShardIndex, TAG_TRIGGER};
 use crate::policy::FleetPolicy;
 use crate::spec::ALB_QUOTA_PER_REGION;
 
@@ -46,21 +46,34 @@ pub fn drain_wait_seconds(policy: &FleetPolicy, alias_ttl_seconds: u32) -> i64 {
 
 /// `now` and `draining-since` are seconds since the epoch. `region_load_balancers` counts every ALB in the
 /// region (AWS's 50-per-region quota).
+/// `trigger_id` identifies the alarm transition (see `AlarmTransition::transition_id`): a shard made for it
+/// carries it as the `strata:trigger` tag, so duplicate deliveries and replays add nothing more.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_scale(
     fleet: &ObservedFleet,
     policy: &FleetPolicy,
     trigger: ScaleTrigger,
+    trigger_id: Option<&str>,
     now: i64,
     alias_ttl_seconds: u32,
     region_load_balancers: usize,
 ) -> ScalePlan {
     let mut plan = ScalePlan { steps: Vec::new(), notes: Vec::new() };
+    let handled = trigger_id.is_some_and(|id| {
+        fleet
+            .shards
+            .iter()
+            .filter_map(|s| s.load_balancer.as_ref())
+            .any(|lb| lb.tags.get(TAG_TRIGGER).map(String::as_str) == Some(id))
+    });
     let complete = |index: ShardIndex| {
-        fleet.shard(index).is_some_and(|s| s.is_serving() && s.listeners.len() >= 2) && fleet.weighted_record(index).is_some()
+        fleet.shard(index).is_some_and(|s| s.is_serving() && s.listeners.len() >= 2)
+            && fleet.weighted_record(index).is_some()
     };
     let serving: Vec<ShardIndex> = fleet.shards.iter().filter(|s| s.is_serving()).map(|s| s.index).collect();
     let template = serving.iter().copied().find(|i| complete(*i));
-    let half_built: Vec<ShardIndex> = fleet.shards.iter().filter(|s| !s.is_draining() && !complete(s.index)).map(|s| s.index).collect();
+    let half_built: Vec<ShardIndex> =
+        fleet.shards.iter().filter(|s| !s.is_draining() && !complete(s.index)).map(|s| s.index).collect();
 
     // Half-built shards are finished first, whatever the trigger: they are capacity already paid for.
     if let Some(from) = template {
@@ -70,7 +83,9 @@ pub fn plan_scale(
     for shard in fleet.shards.iter().filter(|s| s.is_draining()) {
         match shard.draining_since().and_then(parse_rfc3339) {
             Some(since) if now >= since + wait => plan.steps.push(ScaleStep::Remove { index: shard.index }),
-            Some(since) => plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now)),
+            Some(since) => {
+                plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now))
+            }
             None => plan.steps.push(ScaleStep::Remove { index: shard.index }), // draining without a time: a manual drain
         }
     }
@@ -80,12 +95,15 @@ pub fn plan_scale(
                 plan.notes.push("no complete serving shard to clone: the provisioner must build shard 0 first".into());
                 return plan;
             };
-            if !half_built.is_empty() {
+            if handled {
+                plan.notes.push("this alarm transition already added a shard: nothing more".into());
+            } else if !half_built.is_empty() {
                 plan.notes.push("a shard is being built: finishing it instead of adding another".into());
             } else if serving.len() >= usize::from(policy.limits.max_shards) {
                 plan.notes.push(format!("MaxShards ({}) reached: no new shard", policy.limits.max_shards));
             } else if region_load_balancers >= usize::from(ALB_QUOTA_PER_REGION) {
-                plan.notes.push(format!("the region holds {region_load_balancers} load balancers (quota 50): no new shard"));
+                plan.notes
+                    .push(format!("the region holds {region_load_balancers} load balancers (quota 50): no new shard"));
             } else {
                 let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.shard(*i).is_none());
                 match index {
@@ -98,7 +116,10 @@ pub fn plan_scale(
             let floor = usize::from(policy.limits.min_shards.max(1));
             let weighted = |i: &ShardIndex| fleet.weighted_record(*i).and_then(|r| r.weight).unwrap_or(0) > 0;
             if serving.len() <= floor {
-                plan.notes.push(format!("{} serving shard(s), MinShards {floor}: never remove the last serving shards", serving.len()));
+                plan.notes.push(format!(
+                    "{} serving shard(s), MinShards {floor}: never remove the last serving shards",
+                    serving.len()
+                ));
             } else if let Some(index) = serving.iter().rev().find(|i| weighted(i) && complete(**i)) {
                 plan.steps.push(ScaleStep::Drain { index: *index });
             } else {

@@ -3,7 +3,7 @@
 
 mod emf;
 
-pub use emf::{MetricUnit, Metrics};
+pub use emf::{MetricUnit, Metrics, NAMESPACE};
 
 use tracing_subscriber::EnvFilter;
 

@@ -109,33 +109,43 @@ fn s(i: u8) -> ShardIndex {
 
 #[test]
 fn scale_out_creates_exactly_the_next_shard_cloning_a_serving_one() {
-    let plan = plan_scale(&fleet(vec![shard(0, 255, false, None)]), &policy(8, 1), ScaleTrigger::Out, NOW, 60, 1);
+    let plan = plan_scale(&fleet(vec![shard(0, 255, false, None)]), &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 1);
     assert_eq!(plan.steps, vec![ScaleStep::Create { index: s(1), from: s(0) }]);
 }
 
 #[test]
 fn a_half_built_shard_is_finished_not_duplicated() {
-    let plan =
-        plan_scale(&fleet(vec![shard(0, 255, false, None), shard(1, 0, true, None)]), &policy(8, 1), ScaleTrigger::Out, NOW, 60, 2);
+    let plan = plan_scale(
+        &fleet(vec![shard(0, 255, false, None), shard(1, 0, true, None)]),
+        &policy(8, 1),
+        ScaleTrigger::Out,
+        None,
+        NOW,
+        60,
+        2,
+    );
     assert_eq!(plan.steps, vec![ScaleStep::Finish { index: s(1), from: s(0) }]);
 }
 
 #[test]
 fn max_shards_and_the_regional_quota_stop_scale_out_with_a_note() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
-    let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, NOW, 60, 2);
+    let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, None, NOW, 60, 2);
     assert!(capped.steps.is_empty());
     assert!(capped.notes[0].contains("MaxShards"));
-    let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, NOW, 60, 50);
+    let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 50);
     assert!(quota.steps.is_empty() && quota.notes[0].contains("quota"));
 }
 
 #[test]
 fn scale_in_drains_the_newest_weighted_shard_and_never_the_last() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
-    assert_eq!(plan_scale(&two, &policy(8, 1), ScaleTrigger::In, NOW, 60, 2).steps, vec![ScaleStep::Drain { index: s(1) }]);
+    assert_eq!(
+        plan_scale(&two, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, 2).steps,
+        vec![ScaleStep::Drain { index: s(1) }]
+    );
     let one = fleet(vec![shard(0, 255, false, None)]);
-    let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, NOW, 60, 1);
+    let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, 1);
     assert!(plan.steps.is_empty() && plan.notes[0].contains("last serving"));
 }
 
@@ -144,9 +154,9 @@ fn a_drained_shard_is_removed_only_after_ttl_plus_deregistration_delay() {
     let since = format_rfc3339(NOW - 60);
     assert_eq!(parse_rfc3339(&since), Some(NOW - 60));
     let drained = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, Some(&since))]);
-    let early = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, NOW, 60, 2);
+    let early = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
     assert!(early.steps.is_empty(), "60 s + 30 s have not passed: {early:?}");
-    let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, NOW + 30, 60, 2);
+    let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW + 30, 60, 2);
     assert_eq!(later.steps, vec![ScaleStep::Remove { index: s(1) }]);
 }
 
@@ -154,7 +164,7 @@ proptest! {
     #[test]
     fn scale_in_never_leaves_fewer_than_min_shards_serving(weights in prop::collection::vec(0i64..=255, 1..8), min in 1u8..4) {
         let observed = fleet(weights.iter().enumerate().map(|(i, w)| shard(i as u8, *w, false, None)).collect());
-        let plan = plan_scale(&observed, &policy(8, min), ScaleTrigger::In, NOW, 60, weights.len());
+        let plan = plan_scale(&observed, &policy(8, min), ScaleTrigger::In, None, NOW, 60, weights.len());
         let drains = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Drain { .. })).count();
         prop_assert!(drains <= 1);
         prop_assert!(weights.len() - drains >= usize::from(min).min(weights.len()));
@@ -163,7 +173,7 @@ proptest! {
     #[test]
     fn scale_out_adds_at_most_one_shard_and_respects_max(count in 1usize..10, max in 1u8..10) {
         let observed = fleet((0..count).map(|i| shard(i as u8, 255, false, None)).collect());
-        let plan = plan_scale(&observed, &policy(max, 1), ScaleTrigger::Out, NOW, 60, count);
+        let plan = plan_scale(&observed, &policy(max, 1), ScaleTrigger::Out, None, NOW, 60, count);
         let creates = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Create { .. })).count();
         prop_assert!(creates <= 1);
         prop_assert!(count + creates <= usize::from(max).max(count));

@@ -1,0 +1,130 @@
+//! Everything around the shards that follows from them: ASG attachments, health checks, alarms and records.
+//! Shared by the provisioner (after Create/Update) and the alb-scaler (after a shard is added or removed).
+
+use aws_sdk_route53::types::ChangeAction;
+use futures::future::try_join_all;
+
+use crate::alarms;
+use crate::attach::{AttachmentPlan, apply_attachments, plan_attachments};
+use crate::aws::AwsClients;
+use crate::dns::{self, change_owned_records};
+use crate::error::{Result, StrataError};
+use crate::model::ObservedFleet;
+use crate::names::{FleetName, ShardIndex};
+use crate::plan::weights::MAX_WEIGHT;
+use crate::policy::FleetPolicy;
+
+/// What the finishing steps need beyond the observed fleet.
+pub struct FleetSettings<'a> {
+    pub fleet: &'a FleetName,
+    pub policy: &'a FleetPolicy,
+    /// Internal ALBs get no Route 53 health check (Route 53's checkers cannot reach them).
+    pub internet_facing: bool,
+    pub health_check_path: &'a str,
+    pub scaler_arn: Option<&'a str>,
+}
+
+/// Attachments, health checks and alarms (independent, concurrent), then the records in one batch.
+pub async fn finish_fleet(
+    aws: &AwsClients,
+    settings: &FleetSettings<'_>,
+    fleet: &ObservedFleet,
+) -> Result<AttachmentPlan> {
+    let attachments = plan_attachments(fleet, settings.policy.mode, settings.policy.limits.targets_per_shard);
+    let (_, health_checks, _) = futures::try_join!(
+        apply_attachments(&aws.autoscaling, &attachments.changes),
+        ensure_health_checks(aws, settings, fleet),
+        ensure_alarms(aws, settings, fleet),
+    )?;
+    write_records(aws, settings, fleet, &health_checks).await?;
+    Ok(attachments)
+}
+
+async fn ensure_health_checks(
+    aws: &AwsClients,
+    settings: &FleetSettings<'_>,
+    fleet: &ObservedFleet,
+) -> Result<Vec<(ShardIndex, String)>> {
+    if !settings.internet_facing {
+        return Ok(Vec::new());
+    }
+    let existing = dns::fleet_health_checks(&aws.route53, settings.fleet).await?;
+    let serving = fleet.shards.iter().filter(|s| s.is_serving());
+    try_join_all(serving.filter_map(|s| s.load_balancer.as_ref().map(|lb| (s.index, lb))).map(|(index, lb)| {
+        let existing = &existing;
+        async move {
+            let id = dns::ensure_health_check(
+                &aws.route53,
+                settings.fleet,
+                index,
+                &lb.arn,
+                &lb.dns_name,
+                settings.health_check_path,
+                existing,
+            )
+            .await?;
+            Ok::<_, StrataError>((index, id))
+        }
+    }))
+    .await
+}
+
+async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &ObservedFleet) -> Result<()> {
+    let limits = &settings.policy.limits;
+    let serving: Vec<(ShardIndex, String)> = fleet
+        .shards
+        .iter()
+        .filter(|s| s.is_serving())
+        .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?.arn.clone())))
+        .collect();
+    try_join_all(serving.iter().map(|(index, arn)| {
+        alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, settings.scaler_arn)
+    }))
+    .await?;
+    let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
+    futures::try_join!(
+        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, settings.scaler_arn),
+        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, settings.scaler_arn),
+    )?;
+    Ok(())
+}
+
+/// Weighted records for every serving shard (a shard keeps its current weight; a new one starts small and the
+/// rebalancer ramps it, unless the fleet has no weighted record yet: then every shard starts at full weight)
+/// and the region's latency record, in one change batch.
+async fn write_records(
+    aws: &AwsClients,
+    settings: &FleetSettings<'_>,
+    fleet: &ObservedFleet,
+    health_checks: &[(ShardIndex, String)],
+) -> Result<()> {
+    let policy = settings.policy;
+    let serving: Vec<_> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
+    let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
+    let mut changes = Vec::new();
+    let mut ip_type = "ipv4";
+    for shard in &serving {
+        let Some(lb) = &shard.load_balancer else { continue };
+        ip_type = if lb.ip_address_type == "dualstack" { "dualstack" } else { ip_type };
+        let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
+        let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { policy.rebalancing.initial_weight });
+        let health_check = health_checks.iter().find(|(i, _)| *i == shard.index).map(|(_, id)| id.as_str());
+        let records = dns::weighted_records(
+            settings.fleet,
+            &aws.region,
+            &policy.dns.domain,
+            shard.index,
+            &lb.dns_name,
+            &lb.canonical_hosted_zone_id,
+            weight,
+            health_check,
+            &lb.ip_address_type,
+        );
+        changes.extend(records.into_iter().map(|r| (ChangeAction::Upsert, r)));
+    }
+    let zone = &policy.dns.hosted_zone_id;
+    let latency = dns::latency_records(settings.fleet, &aws.region, &policy.dns.domain, zone, ip_type);
+    changes.extend(latency.into_iter().map(|r| (ChangeAction::Upsert, r)));
+    change_owned_records(&aws.route53, zone, settings.fleet, changes).await?;
+    Ok(())
+}

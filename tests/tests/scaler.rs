@@ -1,0 +1,240 @@
+//! The alb-scaler, run as its real binary on `events/alb-scaler/*.json`, adds a complete shard when one nears
+//! its limits, drains and removes one when load falls, and converges when alarms arrive many times at once.
+
+use serde_json::{Value, json};
+use strata_core::aws::AwsClients;
+use strata_tests::custom_resource::provision;
+use strata_tests::runtime::{Outcome, run_function};
+use strata_tests::{Emulator, Fixture, event};
+
+const REGION: &str = "us-east-1";
+
+async fn one_shard_fleet(emulator: &Emulator, customize: impl FnOnce(&mut Value)) -> (Fixture, AwsClients) {
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    let answer = provision(emulator, &fixture, "create", customize);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    (fixture, emulator.clients(REGION).await)
+}
+
+fn scaler(emulator: &Emulator, extra_env: &[(&str, &str)], events: &[Value]) -> Vec<Outcome> {
+    let mut env = emulator.env(REGION);
+    env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    run_function("alb-scaler", &env, events).outcomes
+}
+
+async fn load_balancer_names(aws: &AwsClients) -> Vec<String> {
+    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
+    let mut names: Vec<String> =
+        lbs.load_balancers().iter().filter_map(|l| l.load_balancer_name().map(str::to_owned)).collect();
+    names.sort();
+    names
+}
+
+async fn weights(aws: &AwsClients, zone: &str) -> Vec<(String, i64)> {
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
+    let mut out: Vec<(String, i64)> = records
+        .resource_record_sets()
+        .iter()
+        .filter_map(|r| Some((r.set_identifier()?.to_owned(), r.weight()?)))
+        .collect();
+    out.sort();
+    out
+}
+
+async fn alarm_names(aws: &AwsClients) -> Vec<String> {
+    let alarms = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    let mut names: Vec<String> =
+        alarms.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_owned)).collect();
+    names.sort();
+    names
+}
+
+async fn attached(aws: &AwsClients, asg: &str) -> Vec<String> {
+    let out = aws.autoscaling.describe_load_balancer_target_groups().auto_scaling_group_name(asg).send().await.unwrap();
+    let mut arns: Vec<String> = out
+        .load_balancer_target_groups()
+        .iter()
+        .filter_map(|t| t.load_balancer_target_group_arn().map(str::to_owned))
+        .collect();
+    arns.sort();
+    arns
+}
+
+/// Asserts shard 1 is a complete clone of shard 0, wired into DNS with a small starting weight.
+async fn assert_shard_1_complete(aws: &AwsClients, fixture: &Fixture) {
+    let lbs = aws.elbv2.describe_load_balancers().names("web-s0").names("web-s1").send().await.unwrap();
+    let [s0, s1] = lbs.load_balancers() else { panic!("two ALBs expected") };
+    assert_eq!(s1.scheme(), s0.scheme());
+    assert_eq!(s1.security_groups(), s0.security_groups());
+    let zones = |lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer| {
+        let mut z: Vec<String> =
+            lb.availability_zones().iter().filter_map(|a| a.subnet_id().map(str::to_owned)).collect();
+        z.sort();
+        z
+    };
+    assert_eq!(zones(s1), zones(s0), "the same subnets");
+    let s1_arn = s1.load_balancer_arn().unwrap();
+    let attrs = aws.elbv2.describe_load_balancer_attributes().load_balancer_arn(s1_arn).send().await.unwrap();
+    let cross_zone = attrs.attributes().iter().find(|a| a.key() == Some("load_balancing.cross_zone.enabled")).unwrap();
+    assert_eq!(cross_zone.value(), Some("true"));
+
+    let tgs = aws.elbv2.describe_target_groups().names("web-s1-tg").send().await.unwrap();
+    let tg1 = &tgs.target_groups()[0];
+    let tg1_arn = tg1.target_group_arn().unwrap().to_owned();
+    assert_eq!((tg1.port(), tg1.health_check_path()), (Some(80), Some("/health")));
+    let tg_attrs = aws.elbv2.describe_target_group_attributes().target_group_arn(&tg1_arn).send().await.unwrap();
+    let delay = tg_attrs.attributes().iter().find(|a| a.key() == Some("deregistration_delay.timeout_seconds")).unwrap();
+    assert_eq!(delay.value(), Some("300"), "TG attributes cloned");
+
+    let listeners = aws.elbv2.describe_listeners().load_balancer_arn(s1_arn).send().await.unwrap();
+    let https = listeners.listeners().iter().find(|l| l.port() == Some(443)).expect("HTTPS listener");
+    assert_eq!(https.certificates()[0].certificate_arn(), Some(fixture.certificate_arn.as_str()));
+    assert_eq!(https.default_actions()[0].target_group_arn(), Some(tg1_arn.as_str()));
+    assert!(listeners.listeners().iter().any(|l| l.port() == Some(80)), "HTTP redirect listener");
+
+    assert!(attached(aws, "web-a").await.contains(&tg1_arn), "mirror mode: the fleet's ASGs on the new shard");
+    assert!(attached(aws, "web-b").await.contains(&tg1_arn));
+    let checks = aws.route53.list_health_checks().send().await.unwrap();
+    assert_eq!(checks.health_checks().len(), 2, "one health check per shard");
+    assert!(alarm_names(aws).await.contains(&"strata-web-s1-requests-high".to_owned()));
+    let weights = weights(aws, &fixture.hosted_zone_id).await;
+    assert!(weights.contains(&("strata:web:us-east-1:s1".into(), 8)), "a small starting weight: {weights:?}");
+    assert!(weights.contains(&("strata:web:us-east-1:s0".into(), 255)), "{weights:?}");
+}
+
+#[tokio::test]
+async fn an_alarm_on_shard_0_in_each_shape_ends_with_shard_1_complete() {
+    for shape in ["alarm-action", "alarm-eventbridge", "alarm-sns"] {
+        let emulator = Emulator::start();
+        let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
+        let outcomes = scaler(&emulator, &[], &[event(&format!("alb-scaler/{shape}.json"))]);
+        let steps = &outcomes[0].response()["fleets"][0]["plan"]["steps"];
+        assert_eq!(steps, &json!([{"action": "create", "index": 1, "from": 0}]), "{shape}");
+        assert_shard_1_complete(&aws, &fixture).await;
+    }
+}
+
+#[tokio::test]
+async fn five_concurrent_identical_alarms_make_exactly_one_shard_and_a_replay_changes_nothing() {
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
+    std::thread::scope(|scope| {
+        let runs: Vec<_> =
+            (0..5).map(|_| scope.spawn(|| scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")]))).collect();
+        for run in runs {
+            run.join().unwrap()[0].response();
+        }
+    });
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"]);
+    assert_shard_1_complete(&aws, &fixture).await;
+
+    let before = emulator.calls().len();
+    let outcomes = scaler(&emulator, &[], &[event("alb-scaler/alarm-sns.json")]);
+    assert_eq!(outcomes[0].response()["fleets"][0]["plan"]["steps"], json!([]));
+    let mutations: Vec<String> = emulator.calls()[before..]
+        .iter()
+        .filter(|c| !c.contains(":Describe") && !c.contains(":List") && !c.contains(":Get") && !c.contains("GET "))
+        .cloned()
+        .collect();
+    assert!(mutations.is_empty(), "a replay after success changes nothing: {mutations:?}");
+}
+
+#[tokio::test]
+async fn a_shard_half_built_by_a_crash_is_finished_not_duplicated() {
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
+    // The crash: shard 1's TG and ALB exist (tagged as the scaler tags them), nothing else.
+    let policy_tags = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
+    let s0_arn = policy_tags.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let tags = aws.elbv2.describe_tags().resource_arns(&s0_arn).send().await.unwrap();
+    let mut s1_tags: Vec<_> = tags.tag_descriptions()[0].tags().to_vec();
+    s1_tags.retain(|t| t.key() != Some("strata:shard"));
+    s1_tags.push(strata_tests::fixtures::elb_tag("strata:shard", "1"));
+    aws.elbv2
+        .create_load_balancer()
+        .name("web-s1")
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .set_subnets(Some(fixture.subnet_ids.clone()))
+        .security_groups(&fixture.security_group_id)
+        .set_tags(Some(s1_tags))
+        .send()
+        .await
+        .unwrap();
+
+    let outcomes = scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")]);
+    let steps = &outcomes[0].response()["fleets"][0]["plan"]["steps"];
+    assert_eq!(steps, &json!([{"action": "finish", "index": 1, "from": 0}]));
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"], "finished, not duplicated");
+    assert_shard_1_complete(&aws, &fixture).await;
+}
+
+#[tokio::test]
+async fn scale_in_drains_then_removes_after_the_wait_and_never_the_last_shard() {
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |p| p["DeregistrationDelaySeconds"] = json!("0")).await;
+    scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")])[0].response();
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"]);
+
+    let drained = scaler(&emulator, &[], &[event("alb-scaler/alarm-low.json"), event("alb-scaler/schedule.json")]);
+    assert_eq!(drained[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "drain", "index": 1}]));
+    let weights_now = weights(&aws, &fixture.hosted_zone_id).await;
+    assert!(weights_now.contains(&("strata:web:us-east-1:s1".into(), 0)), "weight 0 first: {weights_now:?}");
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"], "not removed before TTL + deregistration delay");
+    let s1 = aws.elbv2.describe_load_balancers().names("web-s1").send().await.unwrap();
+    let s1_arn = s1.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let tags = aws.elbv2.describe_tags().resource_arns(&s1_arn).send().await.unwrap();
+    let state = tags.tag_descriptions()[0].tags().iter().find(|t| t.key() == Some("strata:state")).unwrap();
+    assert_eq!(state.value(), Some("draining"));
+
+    // With the alias TTL set to 0 (and the fleet's deregistration delay 0), the wait is over at once.
+    let removed = scaler(&emulator, &[("STRATA_ALIAS_TTL_SECONDS", "0")], &[event("alb-scaler/schedule.json")]);
+    assert_eq!(removed[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "remove", "index": 1}]));
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
+    assert_eq!(weights(&aws, &fixture.hosted_zone_id).await, [("strata:web:us-east-1:s0".to_owned(), 255)]);
+    assert!(!alarm_names(&aws).await.contains(&"strata-web-s1-requests-high".to_owned()));
+    assert_eq!(aws.route53.list_health_checks().send().await.unwrap().health_checks().len(), 1);
+    let tgs = aws.elbv2.describe_target_groups().send().await.unwrap();
+    assert_eq!(tgs.target_groups().len(), 1);
+    assert_eq!(attached(&aws, "web-a").await.len(), 1);
+
+    let last = scaler(&emulator, &[], &[event("alb-scaler/alarm-low.json")]);
+    assert_eq!(last[0].response()["fleets"][0]["plan"]["steps"], json!([]));
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"], "the last serving shard is never removed");
+}
+
+#[tokio::test]
+async fn max_shards_reached_adds_nothing_and_says_so() {
+    let emulator = Emulator::start();
+    let (_, aws) = one_shard_fleet(&emulator, |p| p["Limits"]["MaxShards"] = json!("1")).await;
+    let mut env = emulator.env(REGION);
+    env.push(("STRATA_LOG".into(), "info".into()));
+    let run = run_function("alb-scaler", &env, &[event("alb-scaler/alarm-eventbridge.json")]);
+    let notes = &run.outcomes[0].response()["fleets"][0]["plan"]["notes"];
+    assert!(notes[0].as_str().unwrap().contains("MaxShards (1) reached"), "{notes}");
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
+    assert!(run.logs.contains("\"ShardLimitReached\":1.0"), "an EMF metric line: {}", run.logs);
+    assert!(run.logs.contains("scale-out refused"));
+}
+
+#[tokio::test]
+async fn ok_and_insufficient_data_transitions_foreign_alarms_and_malformed_payloads_change_nothing() {
+    let emulator = Emulator::start();
+    let (_, _aws) = one_shard_fleet(&emulator, |_| {}).await;
+    let before = emulator.calls().len();
+    let events = [
+        event("alb-scaler/alarm-ok.json"),
+        event("alb-scaler/alarm-insufficient-data.json"),
+        event("alb-scaler/alarm-foreign.json"),
+        event("alb-scaler/alarm-other-account.json"),
+        json!({"alarmData": {"alarmName": 42}}),
+        event("malformed/not-an-event.json"),
+    ];
+    let outcomes = scaler(&emulator, &[], &events);
+    for outcome in &outcomes[..4] {
+        assert!(outcome.response()["ignored"].is_string(), "{outcome:?}");
+    }
+    for outcome in &outcomes[4..] {
+        assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
+    }
+    assert_eq!(emulator.calls().len(), before, "no AWS call at all: {:?}", &emulator.calls()[before..]);
+}
