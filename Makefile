@@ -3,9 +3,13 @@ VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 
-.PHONY: test venv lint build unit-and-integration clean
+.PHONY: test demo venv lint build unit-and-integration clean
 
 test: venv lint build unit-and-integration
+
+# Strata's main job on the embedded emulator, step by step (see tests/src/bin/strata-demo.rs).
+demo: venv build
+	./target/debug/strata-demo
 
 # The emulator's Python packages (moto server, cbor2) and cargo-lambda, pinned.
 venv: $(VENV)/.installed

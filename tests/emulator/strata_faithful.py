@@ -183,3 +183,22 @@ def patch_moto():
             self.tagging_service.tag_resource(arn, tags)
 
     ELBv2Backend.add_tags = add_tags
+    patch_detach()
+
+
+def patch_detach():
+    """DetachLoadBalancerTargetGroups succeeds on AWS when some of the ASG's instances were already deregistered
+    from the target group by hand; moto deregisters every instance and fails on the first missing one."""
+    from moto.autoscaling.models import AutoScalingBackend
+
+    def detach_load_balancer_target_groups(self, group_name, target_group_arns):
+        group = self.autoscaling_groups[group_name]
+        group.target_group_arns = [x for x in group.target_group_arns if x not in target_group_arns]
+        for arn in target_group_arns:
+            target_group = self.elbv2_backend.target_groups.get(arn)
+            registered = set(target_group.targets) if target_group else set()
+            targets = [{"Id": s.instance.id} for s in group.instance_states if s.instance.id in registered]
+            if targets:
+                self.elbv2_backend.deregister_targets(arn, targets)
+
+    AutoScalingBackend.detach_load_balancer_target_groups = detach_load_balancer_target_groups
