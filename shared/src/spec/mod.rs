@@ -2,6 +2,7 @@
 //! boundary. A bad spec is one error that names every bad field.
 
 mod reader;
+pub mod schema;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
