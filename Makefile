@@ -3,7 +3,7 @@ VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 
-.PHONY: test demo venv lint lint-infra build unit-and-integration clean
+.PHONY: test demo venv lint lint-infra build unit-and-integration package deploy deploy-args clean
 
 test: venv lint lint-infra build unit-and-integration
 
@@ -40,6 +40,37 @@ build:
 
 unit-and-integration:
 	$(CARGO) test --workspace
+
+# Deployable zips, target/lambda/<function>/bootstrap.zip, for Lambda's provided.al2023 runtime on arm64.
+# cargo-lambda cross-compiles with zig, from the ziglang package of the venv.
+FUNCTIONS := provisioner asg-registrar alb-scaler dns-rebalancer
+LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
+package: venv
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --arm64 --output-format zip \
+		$(addprefix --package ,$(FUNCTIONS))
+
+# One region's Strata stack (run it once per region, or see README.md "Deploy" for a StackSet):
+#   make deploy REGION=us-east-1 BUCKET=<artifact bucket in that region> HOSTED_ZONE_ID=Z... [STACK=strata]
+#               [PARAMS="DryRun=true LogLevel=debug"]
+# The zips go to s3://$(BUCKET)/strata/<function>/<sha256>.zip, so an update replaces only changed functions.
+STACK ?= strata
+ZIP_KEYS := provisioner:ProvisionerZipKey asg-registrar:AsgRegistrarZipKey alb-scaler:AlbScalerZipKey \
+	dns-rebalancer:DnsRebalancerZipKey
+deploy: deploy-args package
+	set -e; keys=""; \
+	for pair in $(ZIP_KEYS); do \
+		fn=$${pair%%:*}; zip=$(LAMBDA_DIR)/$$fn/bootstrap.zip; \
+		key=strata/$$fn/$$(sha256sum $$zip | cut -d' ' -f1).zip; \
+		aws s3 cp --region $(REGION) --only-show-errors $$zip s3://$(BUCKET)/$$key; \
+		keys="$$keys $${pair##*:}=$$key"; \
+	done; \
+	aws cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file infra/template.yaml \
+		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+		--parameter-overrides ArtifactBucket=$(BUCKET) HostedZoneId=$(HOSTED_ZONE_ID) $$keys $(PARAMS)
+deploy-args:
+	@test -n "$(REGION)" && test -n "$(BUCKET)" && test -n "$(HOSTED_ZONE_ID)" || \
+		{ echo "usage: make deploy REGION=... BUCKET=... HOSTED_ZONE_ID=... [STACK=strata] [PARAMS=...]"; exit 2; }
 
 clean:
 	rm -rf $(VENV) $(VENV_LINT) target
