@@ -216,7 +216,7 @@ const REBALANCING: &[Property] = &[
         "HysteresisPercent",
         int(0, 50),
         DefaultValue::Integer(5),
-        "No weight changes while every shard's traffic share is within this many percentage points of its ideal share.",
+        "Hysteresis: no weight changes while the weights are within this many percent of what healthy capacity calls for.",
     ),
     prop(
         "InitialWeight",
