@@ -129,8 +129,24 @@ pub fn validate_response_url(url: &str, endpoint: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// PUTs the response body to the pre-signed URL (no Content-Type: the signature covers none).
+/// PUTs the response body to the pre-signed URL, retrying transient failures (3 attempts): an unanswered
+/// CloudFormation request would hang the stack for an hour.
 pub async fn send_response(url: &str, body: String) -> Result<()> {
+    let mut delay = std::time::Duration::from_millis(200);
+    for attempt in 1..=3 {
+        match put_once(url, body.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt == 3 => return Err(err),
+            Err(err) => tracing::warn!(error = %err, attempt, "answering CloudFormation failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 4;
+    }
+    unreachable!("the loop returns")
+}
+
+/// One PUT (no Content-Type: the signature covers none).
+async fn put_once(url: &str, body: String) -> Result<()> {
     let connector =
         hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);

@@ -15,6 +15,8 @@ pub const STATE_DRAINING: &str = "draining";
 pub const TAG_DRAINING_SINCE: &str = "strata:draining-since";
 /// The alarm transition a shard was made for (`<alarm>@<state time>`): duplicate deliveries find it.
 pub const TAG_TRIGGER: &str = "strata:trigger";
+/// The alarm transition that drained a shard: duplicate deliveries of a low-load alarm drain one shard only.
+pub const TAG_DRAIN_TRIGGER: &str = "strata:drain-trigger";
 /// Fleet policy lives on every shard's ALB as `strata:policy:<key>` tags.
 pub const TAG_POLICY_PREFIX: &str = "strata:policy:";
 

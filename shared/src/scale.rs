@@ -13,7 +13,9 @@ use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
-use crate::names::{FleetName, STATE_DRAINING, ShardIndex, ShardNames, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER};
+use crate::names::{
+    FleetName, STATE_DRAINING, ShardIndex, ShardNames, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
+};
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::scale::{ScalePlan, ScaleStep, ScaleTrigger, format_rfc3339, plan_scale};
 use crate::policy::FleetPolicy;
@@ -127,43 +129,49 @@ async fn apply_step(
                 .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))?;
             ensure_shard(&aws.elbv2, fleet, index, &config, observed.shard(index)).await?;
         }
-        ScaleStep::Drain { index } => drain(aws, observed, policy, index, now).await?,
+        ScaleStep::Drain { index } => drain(aws, observed, policy, index, trigger_id, now).await?,
         ScaleStep::Remove { index } => remove(aws, observed, policy, index).await?,
     }
     Ok(())
 }
 
-/// Weight 0 first (no new client is sent there), then the draining tags that start the wait.
+/// The draining tags first (so a crash in between leaves a shard that every function treats as draining and the
+/// next pass finishes), then weight 0; the wait is counted from this moment.
 async fn drain(
     aws: &AwsClients,
     observed: &ObservedFleet,
     policy: &FleetPolicy,
     index: ShardIndex,
+    trigger_id: Option<&str>,
     now: i64,
 ) -> Result<()> {
+    if let Some(lb) = observed.shard(index).and_then(|s| s.load_balancer.as_ref()) {
+        let mut tags = vec![(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))];
+        if let Some(id) = trigger_id {
+            tags.push((TAG_DRAIN_TRIGGER, id.to_owned()));
+        }
+        let tags = tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        aws.elbv2
+            .add_tags()
+            .resource_arns(&lb.arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    }
     let zeroed: Vec<_> = observed
         .records
         .iter()
-        .filter(|r| r.shard == Some(index))
+        .filter(|r| r.shard == Some(index) && r.weight != Some(0))
         .map(|r| {
             let mut record = r.clone();
             record.weight = Some(0);
             (ChangeAction::Upsert, as_record_set(&record))
         })
         .collect();
-    change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, zeroed).await?;
-    let Some(lb) = observed.shard(index).and_then(|s| s.load_balancer.as_ref()) else { return Ok(()) };
-    let tags = [(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))]
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    aws.elbv2
-        .add_tags()
-        .resource_arns(&lb.arn)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    if !zeroed.is_empty() {
+        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, zeroed).await?;
+    }
     Ok(())
 }
 

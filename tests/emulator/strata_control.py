@@ -6,6 +6,7 @@ POST /_strata/seed     {"region", "zone"?, "asgs"?: [{"name", "tags"?, "size"?}]
 GET  /_strata/calls    -> every AWS call served so far, in order: [{"service", "operation"}]
 POST /_strata/presign  {"bucket", "key"} -> {"url"}: a pre-signed S3 PUT URL (a CloudFormation ResponseURL)
 GET  /_strata/object?bucket=B&key=K -> that S3 object's body (404 if absent)
+GET|POST /_strata/faults          fault injection (see strata_faults.py)
 POST /_strata/stop-instances {"region", "asg", "count"} -> {"stopped": [ids]}: instances that fail health checks
 """
 
@@ -15,6 +16,7 @@ import boto3
 from werkzeug.wrappers import Request, Response
 
 from strata_faithful import CALLS
+from strata_faults import FAULTS
 
 
 class ControlEndpoints:
@@ -40,6 +42,10 @@ class ControlEndpoints:
             return json_response(CALLS.snapshot())
         if path == "/_strata/presign":
             return json_response(self.presign(request.get_json()))
+        if path == "/_strata/faults":
+            if request.method == "POST":
+                FAULTS.configure(request.get_json())
+            return json_response(FAULTS.snapshot())
         if path == "/_strata/stop-instances":
             return json_response(self.stop_instances(request.get_json()))
         if path == "/_strata/object":

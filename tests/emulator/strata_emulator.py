@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 import strata_control
 import strata_faithful
+import strata_faults
 
 CBOR_PATH_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 JSON_TARGET_PREFIX = "GraniteServiceVersion20100801."
@@ -165,7 +166,7 @@ def serve(port):
     strata_faithful.patch_moto()
     backend = DomainDispatcherApplication(create_backend_app)
     app = strata_control.ControlEndpoints(
-        CborFront(strata_faithful.FaithfulAws(backend), CloudWatchModel())
+        strata_faults.FaultInjector(CborFront(strata_faithful.FaithfulAws(backend), CloudWatchModel()))
     )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_address[1]}"

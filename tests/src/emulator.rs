@@ -143,6 +143,21 @@ impl Emulator {
         serde_json::from_value(answer["stopped"].clone()).expect("stopped ids")
     }
 
+    /// Switches fault injection on (`rate` > 0) or off, deterministically for a `seed` (see strata_faults.py).
+    pub fn set_faults(&self, rate: f64, seed: u64) -> Value {
+        self.control("faults", Some(json!({"rate": rate, "seed": seed})))
+    }
+
+    /// Pauses (`rate` 0) or resumes fault injection, keeping its seed and counts.
+    pub fn pause_faults(&self, rate: f64) {
+        self.control("faults", Some(json!({"paused_rate": rate})));
+    }
+
+    /// Faults injected so far: `{"injected": {kind: count}, "calls": n, ...}`.
+    pub fn faults(&self) -> Value {
+        self.control("faults", None)
+    }
+
     /// An S3 object's body, if it exists.
     pub fn object(&self, bucket: &str, key: &str) -> Option<String> {
         let url = format!("{}/_strata/object?bucket={bucket}&key={key}", self.endpoint);

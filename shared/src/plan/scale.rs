@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::model::ObservedFleet;
-use crate::names::{ShardIndex, TAG_TRIGGER};
+use crate::names::{ShardIndex, TAG_DRAIN_TRIGGER, TAG_TRIGGER};
 use crate::policy::FleetPolicy;
 use crate::spec::ALB_QUOTA_PER_REGION;
 
@@ -59,13 +59,16 @@ pub fn plan_scale(
     region_load_balancers: usize,
 ) -> ScalePlan {
     let mut plan = ScalePlan { steps: Vec::new(), notes: Vec::new() };
-    let handled = trigger_id.is_some_and(|id| {
-        fleet
-            .shards
-            .iter()
-            .filter_map(|s| s.load_balancer.as_ref())
-            .any(|lb| lb.tags.get(TAG_TRIGGER).map(String::as_str) == Some(id))
-    });
+    let tagged_with = |key: &str| {
+        trigger_id.is_some_and(|id| {
+            fleet
+                .shards
+                .iter()
+                .filter_map(|s| s.load_balancer.as_ref())
+                .any(|lb| lb.tags.get(key).map(String::as_str) == Some(id))
+        })
+    };
+    let (handled, drained_by_this) = (tagged_with(TAG_TRIGGER), tagged_with(TAG_DRAIN_TRIGGER));
     let complete = |index: ShardIndex| {
         fleet.shard(index).is_some_and(|s| s.is_serving() && s.listeners.len() >= 2)
             && fleet.weighted_record(index).is_some()
@@ -81,7 +84,10 @@ pub fn plan_scale(
     }
     let wait = drain_wait_seconds(policy, alias_ttl_seconds);
     for shard in fleet.shards.iter().filter(|s| s.is_draining()) {
+        let still_weighted = fleet.records.iter().any(|r| r.shard == Some(shard.index) && r.weight.unwrap_or(0) > 0);
         match shard.draining_since().and_then(parse_rfc3339) {
+            // A drain cut short between its tags and its weights: finish it, and the wait starts again.
+            _ if still_weighted => plan.steps.push(ScaleStep::Drain { index: shard.index }),
             Some(since) if now >= since + wait => plan.steps.push(ScaleStep::Remove { index: shard.index }),
             Some(since) => {
                 plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now))
@@ -115,7 +121,9 @@ pub fn plan_scale(
         ScaleTrigger::In => {
             let floor = usize::from(policy.limits.min_shards.max(1));
             let weighted = |i: &ShardIndex| fleet.weighted_record(*i).and_then(|r| r.weight).unwrap_or(0) > 0;
-            if serving.len() <= floor {
+            if drained_by_this {
+                plan.notes.push("this alarm transition already drained a shard: nothing more".into());
+            } else if serving.len() <= floor {
                 plan.notes.push(format!(
                     "{} serving shard(s), MinShards {floor}: never remove the last serving shards",
                     serving.len()

@@ -62,9 +62,23 @@ fn shares(weights: &[u8]) -> Vec<f64> {
     weights.iter().map(|w| if total > 0.0 { f64::from(*w) / total } else { 0.0 }).collect()
 }
 
+/// Whether traffic already follows capacity closely enough: over the shards that should get traffic, the
+/// busiest shard's utilisation (traffic share over capacity share) is within `band` of the least busy one's,
+/// so the busiest is at most `1 + band` times the mean.
+fn within_band(current: &[u8], ideal: &[u8], band: f64) -> bool {
+    let utilisation: Vec<f64> =
+        shares(current).iter().zip(shares(ideal)).filter(|(_, t)| *t > 0.0).map(|(c, t)| c / t).collect();
+    let (Some(max), Some(min)) =
+        (utilisation.iter().copied().reduce(f64::max), utilisation.iter().copied().reduce(f64::min))
+    else {
+        return true;
+    };
+    min > 0.0 && max / min <= 1.0 + band + 1e-9
+}
+
 /// The next weights. Increases are capped at `max_step` per pass (a new shard ramps up); decreases apply at
-/// once (capacity that is gone must stop getting traffic now). Nothing changes while every shard's traffic
-/// share is within the hysteresis band of its ideal share, unless a draining or empty shard still has weight.
+/// once (capacity that is gone must stop getting traffic now). Nothing changes while every shard's utilisation
+/// is within the hysteresis band (see `within_band`), unless a draining or empty shard still has weight.
 /// Never returns all-zero weights.
 pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPlan {
     let targets = ideal_weights(shards);
@@ -73,8 +87,7 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
     let must_zero = shards.iter().zip(&ideal).zip(&current).any(|((_, t), c)| *t == 0 && *c > 0);
     let missing = shards.iter().any(|s| s.current.is_none());
     let band = f64::from(params.hysteresis_percent) / 100.0;
-    let within_band = shares(&current).iter().zip(shares(&ideal)).all(|(c, t)| (c - t).abs() <= band);
-    if shards.is_empty() || (within_band && !must_zero && !missing) {
+    if shards.is_empty() || (within_band(&current, &ideal, band) && !must_zero && !missing) {
         return WeightPlan { changes: Vec::new(), targets, reason: "within the hysteresis band" };
     }
     let next: Vec<u8> = current

@@ -179,3 +179,18 @@ proptest! {
         prop_assert!(count + creates <= usize::from(max).max(count));
     }
 }
+
+#[test]
+fn a_drain_cut_short_before_its_weights_is_finished_and_duplicate_low_alarms_drain_one_shard() {
+    let since = format_rfc3339(NOW - 3600);
+    // Tagged draining long ago, but the record still has weight: finish the drain, do not remove yet.
+    let cut_short = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, Some(&since))]);
+    let plan = plan_scale(&cut_short, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
+    assert_eq!(plan.steps, vec![ScaleStep::Drain { index: s(1) }]);
+
+    let (mut drained, record) = shard(2, 0, false, Some(&since));
+    drained.load_balancer.as_mut().unwrap().tags.insert(crate::names::TAG_DRAIN_TRIGGER.into(), "low@t1".into());
+    let three = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None), (drained, record)]);
+    let again = plan_scale(&three, &policy(8, 1), ScaleTrigger::In, Some("low@t1"), NOW - 3590, 60, 3);
+    assert!(!again.steps.iter().any(|s| matches!(s, ScaleStep::Drain { .. })), "{again:?}");
+}
