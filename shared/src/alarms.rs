@@ -48,6 +48,15 @@ pub fn low_threshold(limits: &Limits, shards: usize) -> f64 {
         / 100.0
 }
 
+/// The low threshold for what the alarm sums: all shards up to 10; beyond, the first 10 stand for the fleet
+/// (the threshold scales down with the share of shards summed, as load is spread evenly by weight).
+pub fn summed_low_threshold(limits: &Limits, shards: usize) -> f64 {
+    if shards == 0 {
+        return 0.0;
+    }
+    low_threshold(limits, shards) * shards.min(MAX_ALARM_METRICS) as f64 / shards as f64
+}
+
 pub async fn put_requests_high(
     client: &cloudwatch::Client,
     fleet: &FleetName,
@@ -115,7 +124,7 @@ pub async fn put_requests_low(
         .alarm_description(format!("Strata: fleet {fleet} would fit in fewer shards; the alb-scaler drains one"))
         .set_metrics(Some(queries))
         .evaluation_periods(15)
-        .threshold(low_threshold(limits, lb_arns.len()))
+        .threshold(summed_low_threshold(limits, lb_arns.len()))
         .comparison_operator(ComparisonOperator::LessThanThreshold)
         .treat_missing_data("notBreaching")
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
@@ -164,4 +173,29 @@ pub async fn put_targets_full(client: &cloudwatch::Client, fleet: &FleetName, sc
         .await
         .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            requests_per_second_per_shard: 1000,
+            targets_per_shard: 1000,
+            max_shards: 50,
+            min_shards: 1,
+            scale_out_percent: 80,
+            scale_in_percent: 30,
+        }
+    }
+
+    #[test]
+    fn thresholds_follow_the_limits_and_the_low_one_scales_with_the_shards_summed() {
+        assert_eq!(high_threshold(&limits()), 48_000.0, "80 % of 1,000 RPS over 60 s");
+        assert_eq!(summed_low_threshold(&limits(), 1), 0.0, "one shard never scales in");
+        assert_eq!(summed_low_threshold(&limits(), 4), 3.0 * 60_000.0 * 0.3);
+        // 20 shards: the alarm sums 10 of them, so it compares against half the fleet-wide threshold.
+        assert_eq!(summed_low_threshold(&limits(), 20), 19.0 * 60_000.0 * 0.3 / 2.0);
+    }
 }

@@ -79,6 +79,16 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
                 {
                     slot.0 += asg.instance_count;
                     [slot.1].into()
+                } else if asg.instance_count > targets_per_shard {
+                    // No shard could ever hold it, so a new shard would not help: best effort on the least loaded.
+                    tracing::warn!(asg = %asg.name, "the ASG alone exceeds TargetsPerShard: placed on the least loaded shard");
+                    match load.iter_mut().min_by_key(|(targets, tg)| (*targets, *tg)) {
+                        Some(slot) => {
+                            slot.0 += asg.instance_count;
+                            [slot.1].into()
+                        }
+                        None => BTreeSet::new(),
+                    }
                 } else {
                     tracing::warn!(asg = %asg.name, "no shard has room for this ASG's targets: the alb-scaler must add a shard");
                     plan.unplaced.push(asg.name.clone());

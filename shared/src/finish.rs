@@ -71,6 +71,11 @@ async fn ensure_health_checks(
 
 async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &ObservedFleet) -> Result<()> {
     let limits = &settings.policy.limits;
+    // Without a scaler ARN from the spec or the environment, keep the actions the alarms already have rather
+    // than rewriting them empty (which would silently stop scaling).
+    let kept = fleet.alarms.iter().find_map(|a| a.alarm_actions.first().cloned());
+    let scaler_arn = settings.scaler_arn.map(str::to_owned).or(kept);
+    let scaler_arn = scaler_arn.as_deref();
     let serving: Vec<(ShardIndex, String)> = fleet
         .shards
         .iter()
@@ -78,13 +83,13 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
         .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?.arn.clone())))
         .collect();
     try_join_all(serving.iter().map(|(index, arn)| {
-        alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, settings.scaler_arn)
+        alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, scaler_arn)
     }))
     .await?;
     let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
     futures::try_join!(
-        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, settings.scaler_arn),
-        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, settings.scaler_arn),
+        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn),
+        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn),
     )?;
     Ok(())
 }

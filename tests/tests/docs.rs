@@ -303,23 +303,7 @@ fn sample_event_properties() -> Vec<(String, Value)> {
     out
 }
 
-/// Properties CloudFormation itself adds to a custom resource's request that the provisioner does not accept
-/// yet (it ignores only `ServiceToken`): an example that sets one fails on Create. Taken out here so the rest of
-/// each example is still checked; `known_cloudformation_properties_are_accepted` fails until the parser accepts
-/// them (then add them to the property table, and empty this list).
-const KNOWN_REFUSED: &[&str] = &["ServiceTimeout"];
-
-fn without_known_refused(mut props: Value) -> Value {
-    if let Some(map) = props.as_object_mut() {
-        for key in KNOWN_REFUSED {
-            map.remove(*key);
-        }
-    }
-    props
-}
-
 #[test]
-#[ignore = "the provisioner refuses CloudFormation's ServiceTimeout as an unknown property (reported)"]
 fn known_cloudformation_properties_are_accepted() {
     let mut props = valid_properties();
     props["ServiceTimeout"] = json!("900");
@@ -331,8 +315,7 @@ fn known_cloudformation_properties_are_accepted() {
 fn every_example_template_and_sample_event_validates() {
     let validator = validator();
     let templates = example_templates();
-    let mut documents: Vec<(String, Value)> =
-        templates.iter().flat_map(|t| fleets_of_template(t)).map(|(n, p)| (n, without_known_refused(p))).collect();
+    let mut documents: Vec<(String, Value)> = templates.iter().flat_map(|t| fleets_of_template(t)).collect();
     documents.extend(sample_event_properties());
     assert!(!documents.is_empty(), "no Custom::StrataFleet in infra/examples/*.yaml and no events/provisioner/*.json");
     for template in &templates {

@@ -593,7 +593,6 @@ fn the_example_fleet_imports_the_service_token_and_sets_a_service_timeout() {
 }
 
 #[test]
-#[ignore = "the provisioner refuses ServiceTimeout as an unknown property (shared/src/spec ignores ServiceToken only)"]
 fn the_example_fleet_properties_are_accepted_by_the_provisioner() {
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));

@@ -49,14 +49,23 @@ fn fleet_of_physical_id(id: &str, region: &str) -> Option<FleetName> {
     (id_region == region).then(|| FleetName::parse(fleet).ok()).flatten()
 }
 
+/// Time to work before answering: up to the Lambda deadline less the margin. A deadline already past is not a
+/// real one (local runtimes such as `cargo lambda watch` send a fixed, long-gone value): then 5 minutes.
+fn answer_budget(deadline_ms: u64, now_ms: u64, margin: Duration) -> Duration {
+    if deadline_ms <= now_ms {
+        tracing::warn!(deadline_ms, "the invocation's deadline is in the past: working for at most 5 minutes");
+        return Duration::from_secs(300);
+    }
+    Duration::from_millis(deadline_ms - now_ms).saturating_sub(margin)
+}
+
 /// Handles one request and always answers CloudFormation, unless the request cannot be answered at all
 /// (no ResponseURL, or one that is not a pre-signed S3 URL): then it fails without any AWS call.
 pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
     let request = CustomResourceRequest::from_json(&event.payload)?;
     validate_response_url(&request.response_url, config.endpoint.as_deref())?;
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let budget =
-        Duration::from_millis(event.context.deadline.saturating_sub(now_ms)).saturating_sub(config.answer_margin);
+    let budget = answer_budget(event.context.deadline, now_ms, config.answer_margin);
     let log_stream = event.context.env_config.log_stream.clone();
     let span =
         info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);

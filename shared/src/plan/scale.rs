@@ -92,7 +92,8 @@ pub fn plan_scale(
             Some(since) => {
                 plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now))
             }
-            None => plan.steps.push(ScaleStep::Remove { index: shard.index }), // draining without a time: a manual drain
+            // Drained by hand without a time: stamp it now, so it waits like any other drain.
+            None => plan.steps.push(ScaleStep::Drain { index: shard.index }),
         }
     }
     match trigger {

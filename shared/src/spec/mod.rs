@@ -185,7 +185,9 @@ impl FleetSpec {
 
 fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<FleetSpec> {
     let mut r = PropertyReader::new(map, "", errors);
+    // CloudFormation's own properties of every custom resource: accepted, not read.
     r.ignore("ServiceToken");
+    r.ignore("ServiceTimeout");
     let fleet = r.required_string("FleetName").and_then(|raw| match FleetName::parse(&raw) {
         Ok(name) => Some(name),
         Err(e) => {
@@ -201,7 +203,7 @@ fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<F
     let region = r.optional_string("Region");
     let vpc_id = r.required_id("VpcId", "vpc-");
     let subnet_ids = r.string_list("SubnetIds", "subnet-");
-    if subnet_ids.len() < 2 && !map.get("SubnetIds").is_some_and(|v| v.is_null()) {
+    if subnet_ids.len() < 2 {
         r.fail("SubnetIds", "an ALB needs subnets in at least two Availability Zones");
     }
     let security_group_ids = r.string_list("SecurityGroupIds", "sg-");

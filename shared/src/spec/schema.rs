@@ -240,6 +240,17 @@ pub const PROPERTIES: &[Property] = &[
         )
     },
     Property {
+        on_update: OnUpdate::NoEffect,
+        details: "CloudFormation's own: how long CloudFormation waits for the answer (seconds); accepted and ignored.",
+        examples: &["\"900\""],
+        ..prop(
+            "ServiceTimeout",
+            Kind::Ignored,
+            DefaultValue::Nothing,
+            "CloudFormation's wait for the provisioner's answer.",
+        )
+    },
+    Property {
         required: true,
         on_update: OnUpdate::NewFleet,
         rule: "1-20 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`",

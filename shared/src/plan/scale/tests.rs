@@ -194,3 +194,12 @@ fn a_drain_cut_short_before_its_weights_is_finished_and_duplicate_low_alarms_dra
     let again = plan_scale(&three, &policy(8, 1), ScaleTrigger::In, Some("low@t1"), NOW - 3590, 60, 3);
     assert!(!again.steps.iter().any(|s| matches!(s, ScaleStep::Drain { .. })), "{again:?}");
 }
+
+#[test]
+fn a_shard_drained_by_hand_without_a_time_waits_like_any_other() {
+    let mut manual = shard(1, 0, false, None);
+    manual.0.load_balancer.as_mut().unwrap().tags.insert(TAG_STATE.into(), STATE_DRAINING.into());
+    let observed = fleet(vec![shard(0, 255, false, None), manual]);
+    let plan = plan_scale(&observed, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
+    assert_eq!(plan.steps, vec![ScaleStep::Drain { index: s(1) }], "stamped now, removed only after the wait");
+}
