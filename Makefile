@@ -3,13 +3,20 @@ VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 
-.PHONY: test demo venv lint lint-infra build unit-and-integration package deploy deploy-args clean
+.PHONY: test demo bench venv lint lint-infra build unit-and-integration package deploy deploy-args clean
 
 test: venv lint lint-infra build unit-and-integration
 
 # Strata's main job on the embedded emulator, step by step (see tests/src/bin/strata-demo.rs).
 demo: venv build
 	./target/debug/strata-demo
+
+# Benchmarks (not timed tests): the rebalancer simulation, then cold start / RSS / sizes / AWS calls per
+# invocation / scale-out critical path of the release binaries (docs/benchmarks.md holds a run).
+bench: venv
+	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS))
+	$(CARGO) bench -p strata-core --bench rebalance_sim
+	$(CARGO) run -p strata-tests --bin strata-bench
 
 # The emulator's Python packages (moto server, cbor2) and cargo-lambda, pinned.
 venv: $(VENV)/.installed

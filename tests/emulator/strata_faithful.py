@@ -7,6 +7,7 @@ The log is how benchmarks and tests count AWS calls per invocation exactly (GET 
 import io
 import re
 import threading
+import time
 from urllib.parse import parse_qs, urlencode
 
 from werkzeug.wrappers import Response
@@ -18,8 +19,11 @@ class CallLog:
         self._calls = []
 
     def add(self, service, operation):
+        """Logs a call as it starts; returns its entry, whose `end` is set when it is answered."""
+        entry = {"service": service, "operation": operation, "start": time.monotonic(), "end": None}
         with self._lock:
-            self._calls.append({"service": service, "operation": operation})
+            self._calls.append(entry)
+        return entry
 
     def snapshot(self):
         with self._lock:
@@ -61,8 +65,15 @@ class FaithfulAws:
         self.inner = inner
 
     def __call__(self, environ, start_response):
-        if not environ.get("PATH_INFO", "").startswith("/_strata/"):
-            CALLS.add(*describe_call(environ))
+        if environ.get("PATH_INFO", "").startswith("/_strata/"):
+            return self.inner(environ, start_response)
+        entry = CALLS.add(*describe_call(environ))
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            entry["end"] = time.monotonic()
+
+    def _answer(self, environ, start_response):
         if is_idempotent_create(environ):
             with IDEMPOTENT_LOCK:
                 existing = idempotent_create(self.inner, environ, start_response)

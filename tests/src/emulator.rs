@@ -101,6 +101,20 @@ impl Emulator {
         serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("seed answered {answer}: {e}"))
     }
 
+    /// Every AWS call served so far with its start and end (seconds, monotonic clock of the emulator).
+    pub fn calls_timed(&self) -> Vec<(String, f64, f64)> {
+        let answer = self.control("calls", None);
+        answer
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| {
+                let name = format!("{}:{}", c["service"].as_str().unwrap_or(""), c["operation"].as_str().unwrap_or(""));
+                (name, c["start"].as_f64().unwrap_or(0.0), c["end"].as_f64().unwrap_or(f64::MAX))
+            })
+            .collect()
+    }
+
     /// Every AWS call served so far, as `service:Operation`.
     pub fn calls(&self) -> Vec<String> {
         let answer = self.control("calls", None);

@@ -33,6 +33,10 @@ pub struct Run {
     pub logs: String,
     /// From exec to the first `/next` request (cold start).
     pub time_to_first_poll: Duration,
+    /// From exec to the first answer (response or error) posted.
+    pub time_to_first_answer: Duration,
+    /// Peak resident memory (VmHWM) of the process, read just before it is stopped.
+    pub peak_rss_kb: Option<u64>,
 }
 
 /// Where the function binaries are: `STRATA_BIN_DIR`, else the workspace's `target/debug`.
@@ -63,12 +67,23 @@ pub fn run_binary(
     events: &[Value],
     timeout: Duration,
 ) -> Run {
+    run_command(Command::new(path), function, env, events, timeout)
+}
+
+/// Like `run_binary`, for any command that speaks the Runtime API (a Python function, for comparison).
+pub fn run_command(
+    mut command: Command,
+    function: &str,
+    env: &[(String, String)],
+    events: &[Value],
+    timeout: Duration,
+) -> Run {
     let server = Server::http("127.0.0.1:0").expect("bind the Runtime API");
     let port = server.server_addr().to_ip().expect("an IP address").port();
     let log_path = std::env::temp_dir().join(format!("strata-{function}-{port}.log"));
     let log_file = std::fs::File::create(&log_path).expect("log file");
     let started = Instant::now();
-    let mut child = Command::new(path)
+    let mut child = command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
@@ -82,11 +97,12 @@ pub fn run_binary(
         .stdout(log_file.try_clone().expect("log file"))
         .stderr(log_file)
         .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!("start {function}: {e}"));
 
     let mut outcomes = Vec::new();
     let mut next_event = 0;
     let mut time_to_first_poll = None;
+    let mut time_to_first_answer = None;
     let deadline = Instant::now() + timeout;
     while outcomes.len() < events.len() || next_event < events.len() {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -119,6 +135,7 @@ pub fn run_binary(
         }
         let mut body = String::new();
         let _ = request.as_reader().read_to_string(&mut body);
+        time_to_first_answer.get_or_insert_with(|| started.elapsed());
         if url.ends_with("/response") {
             outcomes.push(Outcome::Response(serde_json::from_str(&body).unwrap_or(Value::String(body))));
         } else if url.ends_with("/error") {
@@ -133,11 +150,25 @@ pub fn run_binary(
         }
         let _ = request.respond(Response::empty(202));
     }
+    let peak_rss_kb = peak_rss_kb(child.id());
     let _ = child.kill();
     let _ = child.wait();
     let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
     let _ = std::fs::remove_file(&log_path);
-    Run { outcomes, logs, time_to_first_poll: time_to_first_poll.unwrap_or_default() }
+    Run {
+        outcomes,
+        logs,
+        time_to_first_poll: time_to_first_poll.unwrap_or_default(),
+        time_to_first_answer: time_to_first_answer.unwrap_or_default(),
+        peak_rss_kb,
+    }
+}
+
+/// VmHWM of a live process, from /proc (Linux).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn header(name: &str, value: &str) -> Header {

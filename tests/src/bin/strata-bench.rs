@@ -1,0 +1,245 @@
+//! `make bench`: cold start, memory, sizes, AWS calls per invocation and the scale-out critical path, measured
+//! against the emulator with the release binaries. Prints Markdown tables (docs/benchmarks.md holds a run).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use strata_tests::custom_resource::{CfnRequest, provision};
+use strata_tests::emulator::python;
+use strata_tests::runtime::{Run, run_binary, run_command};
+use strata_tests::{Emulator, Fixture, event, workspace_root};
+
+const REGION: &str = "us-east-1";
+const FUNCTIONS: [&str; 4] = ["provisioner", "asg-registrar", "alb-scaler", "dns-rebalancer"];
+const RUNS: usize = 20;
+
+fn release(name: &str) -> PathBuf {
+    let path = workspace_root().join("target/release").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --release --workspace --bins` (make bench does)",
+        path.display()
+    );
+    path
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values[values.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// An invocation each function can answer without changing the fleet (a read-mostly pass).
+fn idle_event(function: &str, emulator: &Emulator, fixture: &Fixture) -> Value {
+    match function {
+        "provisioner" => CfnRequest::new(emulator, fixture, "update").event,
+        "asg-registrar" => event("asg-registrar/schedule.json"),
+        "alb-scaler" => event("alb-scaler/schedule.json"),
+        _ => json!({"fleet": "web"}),
+    }
+}
+
+struct ColdStart {
+    first_poll_ms: f64,
+    first_answer_ms: f64,
+    peak_rss_mb: f64,
+}
+
+fn cold_starts(runs: impl Fn() -> Run) -> ColdStart {
+    let samples: Vec<Run> = (0..RUNS).map(|_| runs()).collect();
+    ColdStart {
+        first_poll_ms: median(samples.iter().map(|r| ms(r.time_to_first_poll)).collect()),
+        first_answer_ms: median(samples.iter().map(|r| ms(r.time_to_first_answer)).collect()),
+        peak_rss_mb: samples.iter().filter_map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0,
+    }
+}
+
+fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
+    println!("## Cold start (median of {RUNS}, release binaries, emulator on loopback)\n");
+    println!(
+        "| function | exec -> first /next (ms) | exec -> first answer (ms) | peak RSS (MB) | binary (MB) | zip (MB) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let env = emulator.env(REGION);
+    let mut rust_rebalancer = None;
+    for function in FUNCTIONS {
+        let path = release(function);
+        let result = cold_starts(|| {
+            let run =
+                run_binary(&path, function, &env, &[idle_event(function, emulator, fixture)], Duration::from_secs(60));
+            run.outcomes[0].response();
+            run
+        });
+        let binary_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+        let zip_mb = zip_size(&path, function);
+        println!(
+            "| {function} | {:.1} | {:.1} | {:.1} | {binary_mb:.1} | {zip_mb:.1} |",
+            result.first_poll_ms, result.first_answer_ms, result.peak_rss_mb
+        );
+        if function == "dns-rebalancer" {
+            rust_rebalancer = Some(result);
+        }
+    }
+    let peer = workspace_root().join("tests/bench/python_peer.py");
+    let python = cold_starts(|| {
+        let mut command = Command::new(python());
+        command.arg(&peer);
+        let run = run_command(command, "python-peer", &env, &[json!({"fleet": "web"})], Duration::from_secs(60));
+        run.outcomes[0].response();
+        run
+    });
+    println!(
+        "| python 3 + boto3 peer (same observe) | {:.1} | {:.1} | {:.1} | - | - |",
+        python.first_poll_ms, python.first_answer_ms, python.peak_rss_mb
+    );
+    let rust = rust_rebalancer.expect("measured");
+    println!(
+        "\nRatio python / rust (dns-rebalancer): exec -> first /next {:.1}x, exec -> first answer {:.1}x, peak RSS {:.1}x\n",
+        python.first_poll_ms / rust.first_poll_ms,
+        python.first_answer_ms / rust.first_answer_ms,
+        python.peak_rss_mb / rust.peak_rss_mb
+    );
+}
+
+/// The deployable zip: target/lambda/<name>/bootstrap.zip from `make package` (arm64) when present, else the
+/// release binary zipped here as `bootstrap` (x86_64), which is what the number then stands for.
+fn zip_size(binary: &PathBuf, function: &str) -> f64 {
+    let packaged = workspace_root().join("target/lambda").join(function).join("bootstrap.zip");
+    if let Ok(meta) = std::fs::metadata(&packaged) {
+        return meta.len() as f64 / 1e6;
+    }
+    let dir = std::env::temp_dir().join(format!("strata-bench-zip-{function}"));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::copy(binary, dir.join("bootstrap"));
+    let zip = dir.join("bootstrap.zip");
+    let status = Command::new(python())
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED); z.write(sys.argv[2], 'bootstrap'); z.close()"])
+        .arg(&zip)
+        .arg(dir.join("bootstrap"))
+        .status();
+    if status.is_ok() { std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0) as f64 / 1e6 } else { 0.0 }
+}
+
+/// Calls per (service, operation) made by one invocation.
+fn calls_of(emulator: &Emulator, function: &str, payload: Value) -> BTreeMap<String, usize> {
+    let before = emulator.calls().len();
+    let run = run_binary(&release(function), function, &emulator.env(REGION), &[payload], Duration::from_secs(300));
+    run.outcomes[0].response();
+    let mut counts = BTreeMap::new();
+    for call in emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")) {
+        *counts.entry(call.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn call_count_table() {
+    println!("## AWS calls per invocation (200 ASGs of which 20 in the fleet, mirror mode)\n");
+    let sizes = [1usize, 10, 40];
+    let mut table: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (column, shards) in sizes.iter().enumerate() {
+        let emulator = Emulator::start();
+        let asgs: Vec<Value> = (0..200)
+            .map(|i| {
+                let tags = if i < 20 { json!({"strata:fleet": "web"}) } else { json!({"team": "other"}) };
+                json!({"name": format!("asg-{i:03}"), "size": 0, "tags": tags})
+            })
+            .collect();
+        let fixture = emulator.seed(REGION, json!(asgs));
+        let answer = provision(&emulator, &fixture, "create", |p| {
+            p.as_object_mut().unwrap().remove("AutoScalingGroupNames");
+            p["AutoScalingGroupTag"] = json!({"Key": "strata:fleet", "Value": "web"});
+            p["Limits"]["MinShards"] = json!(shards.to_string());
+            p["Limits"]["MaxShards"] = json!("45");
+        });
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        let invocations = [
+            ("provisioner (Update, no change)", "provisioner", CfnRequest::new(&emulator, &fixture, "update").event),
+            ("asg-registrar (scheduled reconcile)", "asg-registrar", event("asg-registrar/schedule.json")),
+            ("alb-scaler (scheduled tidy)", "alb-scaler", event("alb-scaler/schedule.json")),
+            ("dns-rebalancer (schedule)", "dns-rebalancer", event("dns-rebalancer/schedule.json")),
+        ];
+        for (label, function, payload) in invocations {
+            let counts = calls_of(&emulator, function, payload);
+            let total: usize = counts.values().sum();
+            table.entry((label.to_owned(), "total".to_owned())).or_insert_with(|| vec![0; sizes.len()])[column] = total;
+            for (call, n) in counts {
+                table.entry((label.to_owned(), call)).or_insert_with(|| vec![0; sizes.len()])[column] = n;
+            }
+        }
+    }
+    println!("| invocation | call | 1 shard | 10 shards | 40 shards |");
+    println!("|---|---|---:|---:|---:|");
+    for ((label, call), counts) in &table {
+        let cells: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
+        println!("| {label} | {call} | {} |", cells.join(" | "));
+    }
+    println!();
+}
+
+/// Sequential round trips: calls grouped into waves, a new wave starting when a call starts after every call
+/// of the current wave has been answered.
+fn waves(calls: &[(String, f64, f64)]) -> Vec<Vec<String>> {
+    let mut sorted = calls.to_vec();
+    sorted.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap());
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut wave_end = f64::MIN;
+    for (name, start, end) in sorted {
+        if start > wave_end || out.is_empty() {
+            out.push(Vec::new());
+        }
+        wave_end = wave_end.max(end);
+        out.last_mut().unwrap().push(name);
+    }
+    out
+}
+
+fn critical_path() {
+    println!("## Scale-out critical path (alarm -> the new shard's weighted record)\n");
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    let before = emulator.calls_timed().len();
+    let run = run_binary(
+        &release("alb-scaler"),
+        "alb-scaler",
+        &emulator.env(REGION),
+        &[event("alb-scaler/alarm-action.json")],
+        Duration::from_secs(120),
+    );
+    run.outcomes[0].response();
+    let calls: Vec<(String, f64, f64)> = emulator.calls_timed()[before..].to_vec();
+    let record_write =
+        calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
+    let waves = waves(&calls[..=record_write]);
+    println!(
+        "{} AWS calls in {} sequential round trips until the weighted record exists:\n",
+        record_write + 1,
+        waves.len()
+    );
+    for (i, wave) in waves.iter().enumerate() {
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        for n in wave {
+            *names.entry(n.as_str()).or_insert(0) += 1;
+        }
+        let list: Vec<String> =
+            names.iter().map(|(n, c)| if *c > 1 { format!("{n} x{c}") } else { (*n).to_owned() }).collect();
+        println!("{}. {}", i + 1, list.join(", "));
+    }
+    println!();
+}
+
+fn main() {
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    cold_start_table(&emulator, &fixture);
+    drop(emulator);
+    call_count_table();
+    critical_path();
+}
