@@ -111,20 +111,23 @@ pub fn plan_attachments(fleet: &ObservedFleet, mode: ShardingMode, targets_per_s
     plan
 }
 
+/// Each ASG's changes in order, the ASGs side by side.
 pub async fn apply_attachments(client: &autoscaling::Client, changes: &[AttachmentChange]) -> Result<()> {
-    for change in changes {
-        for chunk in change.attach.chunks(TGS_PER_CALL) {
-            client
-                .attach_load_balancer_target_groups()
-                .auto_scaling_group_name(&change.asg)
-                .set_target_group_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| aws_error("autoscaling", "AttachLoadBalancerTargetGroups", e))?;
-        }
-        detach(client, &change.asg, &change.detach).await?;
-    }
+    futures::future::try_join_all(changes.iter().map(|change| apply_one(client, change))).await?;
     Ok(())
+}
+
+async fn apply_one(client: &autoscaling::Client, change: &AttachmentChange) -> Result<()> {
+    for chunk in change.attach.chunks(TGS_PER_CALL) {
+        client
+            .attach_load_balancer_target_groups()
+            .auto_scaling_group_name(&change.asg)
+            .set_target_group_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("autoscaling", "AttachLoadBalancerTargetGroups", e))?;
+    }
+    detach(client, &change.asg, &change.detach).await
 }
 
 pub async fn detach(client: &autoscaling::Client, asg: &str, target_groups: &[String]) -> Result<()> {

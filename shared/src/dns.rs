@@ -113,6 +113,27 @@ pub fn as_record_set(record: &OwnedRecord) -> ResourceRecordSet {
     builder.build().expect("all record fields set")
 }
 
+/// Whether an observed record already is the desired one (names compared without the trailing dot, in lower case).
+pub fn same_record(desired: &ResourceRecordSet, current: &OwnedRecord) -> bool {
+    let norm = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
+    let alias = match (desired.alias_target(), &current.alias) {
+        (Some(d), Some(c)) => {
+            norm(d.dns_name()) == norm(&c.dns_name)
+                && d.hosted_zone_id() == c.hosted_zone_id
+                && d.evaluate_target_health() == c.evaluate_target_health
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    alias
+        && norm(desired.name()) == norm(&current.name)
+        && desired.r#type().as_str() == current.record_type
+        && desired.set_identifier() == Some(current.set_identifier.as_str())
+        && desired.weight() == current.weight
+        && desired.region().map(|r| r.as_str()) == current.region.as_deref()
+        && desired.health_check_id() == current.health_check_id.as_deref()
+}
+
 /// Applies record changes in as few batches as allowed, retrying Route 53's `PriorRequestNotComplete` and
 /// throttling with backoff. Refuses any record that is not `fleet`'s (the ownership guard for DNS).
 pub async fn change_owned_records(

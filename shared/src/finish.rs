@@ -82,14 +82,39 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
         .filter(|s| s.is_serving())
         .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?.arn.clone())))
         .collect();
-    try_join_all(serving.iter().map(|(index, arn)| {
-        alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, scaler_arn)
-    }))
+    // An alarm that already says the same (threshold, actions, ALB) is left as it is.
+    let actions: Vec<String> = scaler_arn.map(|a| vec![a.to_owned()]).unwrap_or_default();
+    let unchanged = |name: &str, threshold: f64, load_balancer: Option<String>| {
+        fleet.alarms.iter().any(|a| {
+            a.name == name
+                && a.threshold == Some(threshold)
+                && a.alarm_actions == actions
+                && a.load_balancer == load_balancer
+        })
+    };
+    let high = alarms::high_threshold(limits);
+    try_join_all(
+        serving
+            .iter()
+            .filter(|(index, arn)| {
+                let name = crate::names::ShardNames::new(settings.fleet, *index).requests_high_alarm;
+                !unchanged(&name, high, Some(alarms::load_balancer_dimension(arn)))
+            })
+            .map(|(index, arn)| {
+                alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, scaler_arn)
+            }),
+    )
     .await?;
     let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
+    let targets_full = async {
+        if unchanged(&crate::names::targets_full_alarm(settings.fleet), 0.0, None) {
+            return Ok(());
+        }
+        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn).await
+    };
     futures::try_join!(
         alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn),
-        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn),
+        targets_full,
     )?;
     Ok(())
 }
@@ -130,6 +155,10 @@ async fn write_records(
     let zone = &policy.dns.hosted_zone_id;
     let latency = dns::latency_records(settings.fleet, &aws.region, &policy.dns.domain, zone, ip_type);
     changes.extend(latency.into_iter().map(|r| (ChangeAction::Upsert, r)));
-    change_owned_records(&aws.route53, zone, settings.fleet, changes).await?;
+    // Records that already say the same are not written again: a re-run after success is a no-op.
+    changes.retain(|(_, desired)| !fleet.records.iter().any(|current| dns::same_record(desired, current)));
+    if !changes.is_empty() {
+        change_owned_records(&aws.route53, zone, settings.fleet, changes).await?;
+    }
     Ok(())
 }

@@ -138,6 +138,8 @@ pub struct Alarm {
     pub state: String,
     pub threshold: Option<f64>,
     pub alarm_actions: Vec<String>,
+    /// The `LoadBalancer` dimension of a single-metric alarm (`app/<name>/<id>`).
+    pub load_balancer: Option<String>,
 }
 
 /// One fleet in one region, as AWS has it now.

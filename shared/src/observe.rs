@@ -139,28 +139,49 @@ fn assemble_shards(
     observed.shards = shards.into_values().collect();
 }
 
+/// Per-shard reads, all shards and all independent reads side by side: a listener's extra certificates wait
+/// for its listener only.
 async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Result<Vec<Shard>> {
     try_join_all(shards.iter().cloned().map(|mut shard| async move {
-        if depth.configuration {
-            if let Some(lb) = shard.load_balancer.as_mut() {
-                let (listeners, attributes) = futures::try_join!(
-                    elbv2::listeners_of(&aws.elbv2, &lb.arn),
-                    elbv2::load_balancer_attributes(&aws.elbv2, &lb.arn)
-                )?;
-                lb.attributes = attributes;
-                shard.listeners = listeners;
-                for listener in shard.listeners.iter_mut().filter(|l| l.protocol == "HTTPS") {
-                    listener.certificate_arns.extend(elbv2::extra_certificates(&aws.elbv2, &listener.arn).await?);
-                    listener.certificate_arns.dedup();
-                }
+        let lb_arn = shard.load_balancer.as_ref().map(|lb| lb.arn.clone()).filter(|_| depth.configuration);
+        let tg_arn = shard.target_group.as_ref().map(|tg| tg.arn.clone());
+        let listeners = async {
+            let Some(arn) = &lb_arn else { return Ok(None) };
+            let mut listeners = elbv2::listeners_of(&aws.elbv2, arn).await?;
+            for listener in listeners.iter_mut().filter(|l| l.protocol == "HTTPS") {
+                listener.certificate_arns.extend(elbv2::extra_certificates(&aws.elbv2, &listener.arn).await?);
+                listener.certificate_arns.dedup();
             }
-            if let Some(tg) = shard.target_group.as_mut() {
-                tg.attributes = elbv2::target_group_attributes(&aws.elbv2, &tg.arn).await?;
+            Ok(Some(listeners))
+        };
+        let lb_attributes = async {
+            match &lb_arn {
+                Some(arn) => elbv2::load_balancer_attributes(&aws.elbv2, arn).await.map(Some),
+                None => Ok(None),
             }
+        };
+        let tg_attributes = async {
+            match tg_arn.as_ref().filter(|_| depth.configuration) {
+                Some(arn) => elbv2::target_group_attributes(&aws.elbv2, arn).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let health = async {
+            match tg_arn.as_ref().filter(|_| depth.target_health) {
+                Some(arn) => elbv2::target_health(&aws.elbv2, arn).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (listeners, lb_attributes, tg_attributes, health) =
+            futures::try_join!(listeners, lb_attributes, tg_attributes, health)?;
+        if let (Some(lb), Some(attributes)) = (shard.load_balancer.as_mut(), lb_attributes) {
+            lb.attributes = attributes;
         }
-        if let Some(tg) = shard.target_group.as_ref().filter(|_| depth.target_health) {
-            shard.health = Some(elbv2::target_health(&aws.elbv2, &tg.arn).await?);
+        if let (Some(tg), Some(attributes)) = (shard.target_group.as_mut(), tg_attributes) {
+            tg.attributes = attributes;
         }
+        shard.listeners = listeners.unwrap_or_default();
+        shard.health = health;
         Ok(shard)
     }))
     .await

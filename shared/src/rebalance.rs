@@ -63,6 +63,13 @@ pub fn imbalance(fleet: &ObservedFleet) -> Option<f64> {
 }
 
 /// Observes the fleet, plans the weights, and (unless `dry_run`) writes the changed records.
+///
+/// Healthy capacity comes from DescribeTargetHealth, one call per target group (concurrent), not from the
+/// HealthyHostCount metric that would ride in the one GetMetricData call with RequestCount: the metric lags a
+/// minute or two and does not exist yet for a new target group, and the rebalancer's job is to move traffic
+/// off capacity that is gone *now*. The price is N calls for N shards (at most 50 per region); the
+/// other reads stay batched (20 ARNs per DescribeTags, one GetMetricData for up to 500 shards, one
+/// ListResourceRecordSets walk). docs/benchmarks.md has the measured counts.
 pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Result<RebalanceReport> {
     let depth = Depth { target_health: true, load: true, ..Depth::default() };
     let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth }).await?;

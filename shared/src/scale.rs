@@ -82,7 +82,8 @@ pub async fn scale(
         apply_step(aws, &observed, &policy, step, trigger_id, now).await?;
     }
     // Everything around the shards follows from them: attachments, health checks, alarms, records.
-    let after = observe_fleet(aws, fleet).await?;
+    // What follows needs the shards and records, not their configuration.
+    let after = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default() }).await?;
     for duplicate in &after.duplicate_load_balancers {
         delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
     }

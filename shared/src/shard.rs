@@ -116,7 +116,9 @@ fn tags_from(map: &Tags) -> Vec<Tag> {
     map.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// Makes shard `index` match `config`: creates what is missing, updates what drifted. Returns the shard's ARNs.
+/// Makes shard `index` match `config`: creates what is missing, updates only what drifted (so re-running after
+/// success makes no change). The TG and the ALB do not depend on each other and are made side by side; the two
+/// listeners follow, side by side too. Returns the shard's ARNs.
 pub async fn ensure_shard(
     client: &elbv2::Client,
     fleet: &FleetName,
@@ -125,32 +127,69 @@ pub async fn ensure_shard(
     existing: Option<&Shard>,
 ) -> Result<(String, String)> {
     let names = ShardNames::new(fleet, index);
-    let tg_arn = match existing.and_then(|s| s.target_group.as_ref()) {
-        Some(tg) => {
-            update_target_group(client, &tg.arn, config).await?;
-            tg.arn.clone()
-        }
-        None => create_target_group(client, fleet, index, &names.target_group, config).await?,
-    };
-    set_target_group_attributes(client, &tg_arn, &config.target_group_attributes).await?;
-    let lb_arn = match existing.and_then(|s| s.load_balancer.as_ref()) {
-        Some(lb) => {
-            if !config.load_balancer_tags.is_empty() {
-                client
-                    .add_tags()
-                    .resource_arns(&lb.arn)
-                    .set_tags(Some(tags_from(&config.load_balancer_tags)))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    let target_group = async {
+        match existing.and_then(|s| s.target_group.as_ref()) {
+            Some(tg) => {
+                if health_check_drifted(tg, config) {
+                    update_target_group(client, &tg.arn, config).await?;
+                }
+                if drifted(&tg.attributes, &config.target_group_attributes) {
+                    set_target_group_attributes(client, &tg.arn, &config.target_group_attributes).await?;
+                }
+                Ok(tg.arn.clone())
             }
-            lb.arn.clone()
+            None => {
+                let arn = create_target_group(client, fleet, index, &names.target_group, config).await?;
+                set_target_group_attributes(client, &arn, &config.target_group_attributes).await?;
+                Ok(arn)
+            }
         }
-        None => create_load_balancer(client, fleet, index, &names.load_balancer, config).await?,
     };
-    set_load_balancer_attributes(client, &lb_arn, &config.load_balancer_attributes).await?;
-    ensure_listeners(client, &lb_arn, &tg_arn, config).await?;
+    let load_balancer = async {
+        match existing.and_then(|s| s.load_balancer.as_ref()) {
+            Some(lb) => {
+                if drifted(&lb.tags, &config.load_balancer_tags) {
+                    client
+                        .add_tags()
+                        .resource_arns(&lb.arn)
+                        .set_tags(Some(tags_from(&config.load_balancer_tags)))
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+                }
+                if drifted(&lb.attributes, &config.load_balancer_attributes) {
+                    set_load_balancer_attributes(client, &lb.arn, &config.load_balancer_attributes).await?;
+                }
+                Ok::<_, crate::error::StrataError>((lb.arn.clone(), false))
+            }
+            None => {
+                let arn = create_load_balancer(client, fleet, index, &names.load_balancer, config).await?;
+                set_load_balancer_attributes(client, &arn, &config.load_balancer_attributes).await?;
+                Ok((arn, true))
+            }
+        }
+    };
+    let (tg_arn, (lb_arn, fresh)) = futures::try_join!(target_group, load_balancer)?;
+    // A new ALB has no listener; an observed one brings its listeners (read again only when not observed).
+    let known = match (fresh, existing) {
+        (true, _) => Some(Vec::new()),
+        (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
+        _ => None,
+    };
+    ensure_listeners(client, &lb_arn, &tg_arn, config, &ownership_tags(fleet, index), known).await?;
     Ok((lb_arn, tg_arn))
+}
+
+/// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
+fn drifted(current: &Tags, desired: &Tags) -> bool {
+    desired.iter().any(|(k, v)| current.get(k) != Some(v))
+}
+
+fn health_check_drifted(tg: &crate::model::TargetGroup, config: &ShardConfig) -> bool {
+    tg.health_check_path != config.health_check_path
+        || tg.health_check_interval_seconds != config.health_check_interval_seconds
+        || tg.healthy_threshold != config.healthy_threshold
+        || tg.unhealthy_threshold != config.unhealthy_threshold
 }
 
 async fn create_target_group(
@@ -279,21 +318,50 @@ fn forward_to(tg_arn: &str) -> Action {
 }
 
 /// HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS with the certificate(s) and forwards to the TG.
-async fn ensure_listeners(client: &elbv2::Client, lb_arn: &str, tg_arn: &str, config: &ShardConfig) -> Result<()> {
-    let existing = read::listeners_of(client, lb_arn).await?;
-    if !existing.iter().any(|l| l.port == 80) {
+/// Listeners carry the ownership tags too, so IAM can scope their changes by tag.
+async fn ensure_listeners(
+    client: &elbv2::Client,
+    lb_arn: &str,
+    tg_arn: &str,
+    config: &ShardConfig,
+    tags: &[Tag],
+    known: Option<Vec<crate::model::Listener>>,
+) -> Result<()> {
+    let existing = match known {
+        Some(listeners) => listeners,
+        None => read::listeners_of(client, lb_arn).await?,
+    };
+    let http = async {
+        if existing.iter().any(|l| l.port == 80) {
+            return Ok(());
+        }
         client
             .create_listener()
             .load_balancer_arn(lb_arn)
             .protocol(ProtocolEnum::Http)
             .port(80)
             .default_actions(redirect_to_https())
+            .set_tags(Some(tags.to_vec()))
             .send()
             .await
             .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
-    }
+        Ok(())
+    };
+    let https = ensure_https_listener(client, lb_arn, tg_arn, config, tags, existing.iter().find(|l| l.port == 443));
+    futures::try_join!(http, https)?;
+    Ok(())
+}
+
+async fn ensure_https_listener(
+    client: &elbv2::Client,
+    lb_arn: &str,
+    tg_arn: &str,
+    config: &ShardConfig,
+    tags: &[Tag],
+    existing: Option<&crate::model::Listener>,
+) -> Result<()> {
     let default_cert = config.certificate_arns.first().cloned().unwrap_or_default();
-    let https_arn = match existing.iter().find(|l| l.port == 443) {
+    let (https_arn, present) = match existing {
         Some(https) => {
             let drifted = https.ssl_policy.as_deref() != Some(config.ssl_policy.as_str())
                 || https.certificate_arns.first() != Some(&default_cert)
@@ -309,7 +377,7 @@ async fn ensure_listeners(client: &elbv2::Client, lb_arn: &str, tg_arn: &str, co
                     .await
                     .map_err(|e| aws_error("elbv2", "ModifyListener", e))?;
             }
-            https.arn.clone()
+            (https.arn.clone(), https.certificate_arns.clone())
         }
         None => {
             let created = client
@@ -320,14 +388,23 @@ async fn ensure_listeners(client: &elbv2::Client, lb_arn: &str, tg_arn: &str, co
                 .ssl_policy(&config.ssl_policy)
                 .certificates(Certificate::builder().certificate_arn(&default_cert).build())
                 .default_actions(forward_to(tg_arn))
+                .set_tags(Some(tags.to_vec()))
                 .send()
                 .await
                 .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
-            created.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_owned()
+            (
+                created.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_owned(),
+                vec![default_cert],
+            )
         }
     };
-    let extra: Vec<Certificate> =
-        config.certificate_arns.iter().skip(1).map(|arn| Certificate::builder().certificate_arn(arn).build()).collect();
+    let extra: Vec<Certificate> = config
+        .certificate_arns
+        .iter()
+        .skip(1)
+        .filter(|arn| !present.contains(arn))
+        .map(|arn| Certificate::builder().certificate_arn(arn).build())
+        .collect();
     if !extra.is_empty() {
         client
             .add_listener_certificates()

@@ -56,6 +56,8 @@ impl Emulator {
         [
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
             ("AWS_REGION", region),
+            // Lambda sets both; boto3 reads only this one.
+            ("AWS_DEFAULT_REGION", region),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_EC2_METADATA_DISABLED", "true"),

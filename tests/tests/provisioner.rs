@@ -151,9 +151,17 @@ async fn create_replayed_with_the_same_request_changes_nothing() {
     let request = CfnRequest::new(&emulator, &fixture, "create");
     assert_eq!(provision(&emulator, REGION, &request)["Status"], "SUCCESS");
     let before = load_balancer_arns(&aws).await;
+    let calls_before = emulator.calls().len();
     let answer = provision(&emulator, REGION, &request);
     assert_eq!(answer["Status"], "SUCCESS");
     assert_eq!(load_balancer_arns(&aws).await, before, "a retried Create finds, not duplicates");
+    let mutating: Vec<String> = emulator.calls()[calls_before..]
+        .iter()
+        .filter(|c| !c.starts_with("s3:") && !c.contains(":Describe") && !c.contains(":List") && !c.contains("GET "))
+        .cloned()
+        .collect();
+    // The low-load alarm is always rewritten (its metric list follows the shards); nothing else changes.
+    assert_eq!(mutating, ["monitoring:PutMetricAlarm"], "re-running after success is a no-op");
     assert_eq!(aws.route53.list_health_checks().send().await.unwrap().health_checks().len(), 1);
 }
 

@@ -10,11 +10,19 @@ pub async fn alarms_with_prefix(client: &cloudwatch::Client, prefix: &str) -> Re
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("cloudwatch", "DescribeAlarms", e))?;
-        out.extend(page.metric_alarms().iter().map(|a| Alarm {
-            name: a.alarm_name().unwrap_or_default().to_owned(),
-            state: a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            threshold: a.threshold(),
-            alarm_actions: a.alarm_actions().to_vec(),
+        out.extend(page.metric_alarms().iter().map(|a| {
+            Alarm {
+                name: a.alarm_name().unwrap_or_default().to_owned(),
+                state: a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                threshold: a.threshold(),
+                alarm_actions: a.alarm_actions().to_vec(),
+                load_balancer: a
+                    .dimensions()
+                    .iter()
+                    .find(|d| d.name() == Some("LoadBalancer"))
+                    .and_then(|d| d.value())
+                    .map(str::to_owned),
+            }
         }));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
