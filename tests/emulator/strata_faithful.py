@@ -68,6 +68,7 @@ class FaithfulAws:
         if environ.get("PATH_INFO", "").startswith("/_strata/"):
             return self.inner(environ, start_response)
         entry = CALLS.add(*describe_call(environ))
+        entry["start"] = environ.get("strata.arrived", entry["start"])
         try:
             return self._answer(environ, start_response)
         finally:

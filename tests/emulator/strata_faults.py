@@ -114,6 +114,7 @@ class FaultInjector:
         if kind is None:
             return self.inner(environ, start_response)
         if kind == "slow":
+            environ["strata.arrived"] = time.monotonic()  # the call log counts the wait as part of the call
             time.sleep(0.3)
             return self.inner(environ, start_response)
         if kind == "throttle":

@@ -164,6 +164,11 @@ impl Emulator {
         self.control("faults", Some(json!({"rate": rate, "seed": seed})))
     }
 
+    /// Fault injection of only the given kinds (`throttle`, `500`, `503`, `reset`, `slow`).
+    pub fn set_faults_kinds(&self, rate: f64, seed: u64, kinds: &[&str]) -> Value {
+        self.control("faults", Some(json!({"rate": rate, "seed": seed, "kinds": kinds})))
+    }
+
     /// Pauses (`rate` 0) or resumes fault injection, keeping its seed and counts.
     pub fn pause_faults(&self, rate: f64) {
         self.control("faults", Some(json!({"paused_rate": rate})));

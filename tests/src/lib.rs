@@ -5,6 +5,7 @@ pub mod custom_resource;
 pub mod emulator;
 pub mod fixtures;
 pub mod runtime;
+pub mod state;
 
 use std::path::PathBuf;
 

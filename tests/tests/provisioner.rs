@@ -3,10 +3,11 @@
 
 use aws_sdk_route53::types::RrType;
 use serde_json::json;
-use strata_core::aws::AwsClients;
+
 use strata_tests::custom_resource::CfnRequest;
 use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
 use strata_tests::runtime::run_function;
+use strata_tests::state::{attached, load_balancer_arns};
 use strata_tests::{Emulator, Fixture};
 
 const REGION: &str = "us-east-1";
@@ -22,19 +23,6 @@ fn provision(emulator: &Emulator, region: &str, request: &CfnRequest) -> serde_j
     let run = run_function("provisioner", &emulator.env(region), std::slice::from_ref(&request.event));
     run.outcomes[0].response();
     request.answer(emulator)
-}
-
-async fn load_balancer_arns(aws: &AwsClients) -> Vec<String> {
-    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
-    lbs.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_owned)).collect()
-}
-
-async fn attached(aws: &AwsClients, asg: &str) -> Vec<String> {
-    let out = aws.autoscaling.describe_load_balancer_target_groups().auto_scaling_group_name(asg).send().await.unwrap();
-    out.load_balancer_target_groups()
-        .iter()
-        .filter_map(|t| t.load_balancer_target_group_arn().map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test]
@@ -321,4 +309,46 @@ async fn two_regions_keep_their_own_latency_records_and_weighted_sets() {
     let left = ids(aws.route53.list_resource_record_sets().hosted_zone_id(&east.hosted_zone_id).send().await.unwrap());
     assert_eq!(left, ["strata:web:us-east-1", "strata:web:us-east-1:s0"], "the other region is intact");
     assert_eq!(load_balancer_arns(&aws).await.len(), 1, "us-east-1's shard remains");
+}
+
+#[tokio::test]
+async fn a_field_aws_cannot_change_in_place_is_replaced_through_a_new_fleet_name() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+
+    // The documented way: the Update names a new fleet with the new Scheme; CloudFormation sees a new
+    // PhysicalResourceId and then sends Delete for the old one.
+    let mut update = CfnRequest::new(&emulator, &fixture, "update");
+    update.properties()["FleetName"] = json!("web2");
+    update.properties()["Scheme"] = json!("internal");
+    let answer = provision(&emulator, REGION, &update);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["PhysicalResourceId"], "strata:web2:us-east-1");
+    let new = aws.elbv2.describe_load_balancers().names("web2-s0").send().await.unwrap();
+    assert_eq!(
+        new.load_balancers()[0].scheme().unwrap().as_str(),
+        "internal",
+        "the new shard serves with the new scheme"
+    );
+
+    let delete_old = CfnRequest::new(&emulator, &fixture, "delete");
+    assert_eq!(provision(&emulator, REGION, &delete_old)["Status"], "SUCCESS");
+    let names: Vec<String> = aws
+        .elbv2
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.load_balancer_name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["web2-s0"], "the old fleet is gone, the new one serves");
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
+    let mut ids: Vec<_> = records.resource_record_sets().iter().filter_map(|r| r.set_identifier()).collect();
+    ids.sort();
+    assert_eq!(ids, ["strata:web2:us-east-1", "strata:web2:us-east-1:s0"]);
+    assert!(attached(&aws, "web-a").await.iter().all(|tg| tg.contains("web2-s0-tg")));
 }

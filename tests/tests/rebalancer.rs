@@ -6,6 +6,7 @@ use strata_core::aws::AwsClients;
 use strata_tests::custom_resource::provision;
 use strata_tests::fixtures::{upsert, weighted_alias};
 use strata_tests::runtime::{Outcome, run_function};
+use strata_tests::state::weights;
 use strata_tests::{Emulator, Fixture, event};
 
 const REGION: &str = "us-east-1";
@@ -19,17 +20,6 @@ async fn two_shard_fleet(emulator: &Emulator) -> (Fixture, AwsClients) {
     });
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     (fixture.clone(), emulator.clients(REGION).await)
-}
-
-async fn weights(aws: &AwsClients, zone: &str) -> Vec<(String, i64)> {
-    let records = aws.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
-    let mut out: Vec<(String, i64)> = records
-        .resource_record_sets()
-        .iter()
-        .filter_map(|r| Some((r.set_identifier()?.to_owned(), r.weight()?)))
-        .collect();
-    out.sort();
-    out
 }
 
 /// Which shard holds an ASG's targets (partition mode).

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{Outcome, run_function};
+use strata_tests::state::attached;
 use strata_tests::{Emulator, Fixture, event};
 
 const REGION: &str = "us-east-1";
@@ -27,17 +28,6 @@ async fn fleet(emulator: &Emulator, mode: &str) -> (Fixture, AwsClients) {
 
 fn new_tagged_asg(emulator: &Emulator, name: &str, size: u32) {
     emulator.seed(REGION, json!([{"name": name, "size": size, "tags": {"strata:fleet": "web"}}]));
-}
-
-async fn attached(aws: &AwsClients, asg: &str) -> Vec<String> {
-    let out = aws.autoscaling.describe_load_balancer_target_groups().auto_scaling_group_name(asg).send().await.unwrap();
-    let mut arns: Vec<String> = out
-        .load_balancer_target_groups()
-        .iter()
-        .filter_map(|t| t.load_balancer_target_group_arn().map(str::to_owned))
-        .collect();
-    arns.sort();
-    arns
 }
 
 async fn fleet_tgs(aws: &AwsClients) -> Vec<String> {

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{Outcome, run_function};
+use strata_tests::state::{alarm_names, attached, load_balancer_names, weights};
 use strata_tests::{Emulator, Fixture, event};
 
 const REGION: &str = "us-east-1";
@@ -20,44 +21,6 @@ fn scaler(emulator: &Emulator, extra_env: &[(&str, &str)], events: &[Value]) -> 
     let mut env = emulator.env(REGION);
     env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     run_function("alb-scaler", &env, events).outcomes
-}
-
-async fn load_balancer_names(aws: &AwsClients) -> Vec<String> {
-    let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
-    let mut names: Vec<String> =
-        lbs.load_balancers().iter().filter_map(|l| l.load_balancer_name().map(str::to_owned)).collect();
-    names.sort();
-    names
-}
-
-async fn weights(aws: &AwsClients, zone: &str) -> Vec<(String, i64)> {
-    let records = aws.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
-    let mut out: Vec<(String, i64)> = records
-        .resource_record_sets()
-        .iter()
-        .filter_map(|r| Some((r.set_identifier()?.to_owned(), r.weight()?)))
-        .collect();
-    out.sort();
-    out
-}
-
-async fn alarm_names(aws: &AwsClients) -> Vec<String> {
-    let alarms = aws.cloudwatch.describe_alarms().send().await.unwrap();
-    let mut names: Vec<String> =
-        alarms.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_owned)).collect();
-    names.sort();
-    names
-}
-
-async fn attached(aws: &AwsClients, asg: &str) -> Vec<String> {
-    let out = aws.autoscaling.describe_load_balancer_target_groups().auto_scaling_group_name(asg).send().await.unwrap();
-    let mut arns: Vec<String> = out
-        .load_balancer_target_groups()
-        .iter()
-        .filter_map(|t| t.load_balancer_target_group_arn().map(str::to_owned))
-        .collect();
-    arns.sort();
-    arns
 }
 
 /// Asserts shard 1 is a complete clone of shard 0, wired into DNS with a small starting weight.

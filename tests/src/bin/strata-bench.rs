@@ -204,6 +204,9 @@ fn critical_path() {
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    // Every call answered after 0.3 s, so that calls made side by side overlap visibly and the waves are the
+    // sequential round trips (the emulator otherwise answers in about a millisecond).
+    emulator.set_faults_kinds(1.0, 1, &["slow"]);
     let before = emulator.calls_timed().len();
     let run = run_binary(
         &release("alb-scaler"),
@@ -213,6 +216,7 @@ fn critical_path() {
         Duration::from_secs(120),
     );
     run.outcomes[0].response();
+    emulator.set_faults(0.0, 0);
     let calls: Vec<(String, f64, f64)> = emulator.calls_timed()[before..].to_vec();
     let record_write =
         calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
