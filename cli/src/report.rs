@@ -122,7 +122,7 @@ fn plans(
             None => {}
         }
     }
-    let region_lbs = observed.shards.len();
+    let region_lbs = observed.region_load_balancers;
     let scale = triggers
         .into_iter()
         .map(|(why, t)| (why, plan_scale(observed, &policy, t, None, now, 60, region_lbs)))

@@ -25,6 +25,15 @@ pub fn record_types(ip_address_type: &str) -> Vec<RrType> {
     if ip_address_type == "dualstack" { vec![RrType::A, RrType::Aaaa] } else { vec![RrType::A] }
 }
 
+fn alias_target(dns_name: &str, hosted_zone_id: &str, evaluate_target_health: bool) -> AliasTarget {
+    AliasTarget::builder()
+        .dns_name(dns_name)
+        .hosted_zone_id(hosted_zone_id)
+        .evaluate_target_health(evaluate_target_health)
+        .build()
+        .expect("all alias fields set")
+}
+
 /// Shard `index`'s weighted alias records (one per record type).
 #[allow(clippy::too_many_arguments)]
 pub fn weighted_records(
@@ -46,14 +55,7 @@ pub fn weighted_records(
                 .r#type(rtype)
                 .set_identifier(weighted_set_identifier(fleet, region, index))
                 .weight(i64::from(weight))
-                .alias_target(
-                    AliasTarget::builder()
-                        .dns_name(alb_dns)
-                        .hosted_zone_id(alb_zone)
-                        .evaluate_target_health(true)
-                        .build()
-                        .expect("all alias fields set"),
-                )
+                .alias_target(alias_target(alb_dns, alb_zone, true))
                 .set_health_check_id(health_check_id.map(str::to_owned))
                 .build()
                 .expect("all record fields set")
@@ -77,14 +79,7 @@ pub fn latency_records(
                 .r#type(rtype)
                 .set_identifier(latency_set_identifier(fleet, region))
                 .region(ResourceRecordSetRegion::from(region))
-                .alias_target(
-                    AliasTarget::builder()
-                        .dns_name(regional_name(region, domain))
-                        .hosted_zone_id(zone_id)
-                        .evaluate_target_health(true)
-                        .build()
-                        .expect("all alias fields set"),
-                )
+                .alias_target(alias_target(&regional_name(region, domain), zone_id, true))
                 .build()
                 .expect("all record fields set")
         })
@@ -101,14 +96,8 @@ pub fn as_record_set(record: &OwnedRecord) -> ResourceRecordSet {
         .set_region(record.region.as_deref().map(ResourceRecordSetRegion::from))
         .set_health_check_id(record.health_check_id.clone());
     if let Some(alias) = &record.alias {
-        builder = builder.alias_target(
-            AliasTarget::builder()
-                .dns_name(&alias.dns_name)
-                .hosted_zone_id(&alias.hosted_zone_id)
-                .evaluate_target_health(alias.evaluate_target_health)
-                .build()
-                .expect("all alias fields set"),
-        );
+        builder =
+            builder.alias_target(alias_target(&alias.dns_name, &alias.hosted_zone_id, alias.evaluate_target_health));
     }
     builder.build().expect("all record fields set")
 }

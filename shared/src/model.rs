@@ -156,6 +156,8 @@ pub struct ObservedFleet {
     pub records: Vec<OwnedRecord>,
     pub asgs: Vec<AutoScalingGroup>,
     pub alarms: Vec<Alarm>,
+    /// Every load balancer in the region, Strata's or not (AWS's quota is 50 per region).
+    pub region_load_balancers: usize,
 }
 
 impl ObservedFleet {

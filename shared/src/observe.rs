@@ -41,7 +41,7 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     let fleet = query.fleet;
     let name_prefix = format!("{fleet}-s");
     let alarms_prefix = alarm_prefix(fleet);
-    let (load_balancers, target_groups, alarms) = futures::try_join!(
+    let ((load_balancers, region_load_balancers), target_groups, alarms) = futures::try_join!(
         elbv2::load_balancers_named(&aws.elbv2, &name_prefix),
         elbv2::target_groups_named(&aws.elbv2, &name_prefix),
         cloudwatch::alarms_with_prefix(&aws.cloudwatch, &alarms_prefix),
@@ -59,6 +59,7 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
         records: Vec::new(),
         asgs: Vec::new(),
         alarms,
+        region_load_balancers,
     };
     assemble_shards(&mut observed, owned(load_balancers, &tags, fleet), owned(target_groups, &tags, fleet));
 
@@ -212,7 +213,7 @@ impl HasArn for TargetGroup {
 
 /// The fleets that have at least one Strata ALB in the region (for triggers that name no fleet).
 pub async fn discover_fleets(aws: &AwsClients) -> Result<Vec<FleetName>> {
-    let load_balancers = elbv2::load_balancers_named(&aws.elbv2, "").await?;
+    let (load_balancers, _) = elbv2::load_balancers_named(&aws.elbv2, "").await?;
     let arns: Vec<String> = load_balancers.into_iter().map(|lb| lb.arn).collect();
     let mut fleets: Vec<FleetName> = elbv2::tags_of(&aws.elbv2, &arns)
         .await?

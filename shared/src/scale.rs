@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use crate::alarms;
 use crate::attach::detach;
-use crate::aws::{AwsClients, elbv2};
+use crate::aws::AwsClients;
 use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
@@ -58,12 +58,15 @@ pub async fn scale(
             "fleet {fleet} has no complete policy tags: has the provisioner built it?"
         )));
     };
-    let region_load_balancers = match trigger {
-        ScaleTrigger::Out => elbv2::load_balancers_named(&aws.elbv2, "").await?.len(),
-        _ => 0,
-    };
-    let plan =
-        plan_scale(&observed, &policy, trigger, trigger_id, now, settings.alias_ttl_seconds, region_load_balancers);
+    let plan = plan_scale(
+        &observed,
+        &policy,
+        trigger,
+        trigger_id,
+        now,
+        settings.alias_ttl_seconds,
+        observed.region_load_balancers,
+    );
     for note in &plan.notes {
         info!(fleet = %fleet, note, "scaler note");
     }

@@ -11,12 +11,15 @@ use crate::model::{Listener, LoadBalancer, Tags, TargetGroup, TargetHealthCount}
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
 pub const DESCRIBE_BATCH: usize = 20;
 
-/// Every application load balancer in the region whose name starts with `prefix` (page size 400).
-pub async fn load_balancers_named(client: &elbv2::Client, prefix: &str) -> Result<Vec<LoadBalancer>> {
+/// Every load balancer in the region whose name starts with `prefix` (page size 400), and how many load
+/// balancers the region holds in all (what counts toward AWS's 50-per-region quota), from the same pages.
+pub async fn load_balancers_named(client: &elbv2::Client, prefix: &str) -> Result<(Vec<LoadBalancer>, usize)> {
     let mut pages = client.describe_load_balancers().page_size(400).into_paginator().send();
     let mut out = Vec::new();
+    let mut total = 0;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("elbv2", "DescribeLoadBalancers", e))?;
+        total += page.load_balancers().len();
         out.extend(
             page.load_balancers()
                 .iter()
@@ -24,7 +27,7 @@ pub async fn load_balancers_named(client: &elbv2::Client, prefix: &str) -> Resul
                 .map(load_balancer),
         );
     }
-    Ok(out)
+    Ok((out, total))
 }
 
 /// Every target group in the region whose name starts with `prefix` (page size 400).

@@ -99,6 +99,7 @@ fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
         records: records.into_iter().flatten().collect(),
         asgs: vec![],
         alarms: vec![],
+        region_load_balancers: 0,
     }
 }
 
