@@ -222,7 +222,7 @@ fn critical_path() {
         calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
     let waves = waves(&calls[..=record_write]);
     println!(
-        "{} AWS calls in {} sequential round trips until the weighted record exists:\n",
+        "{} AWS calls in {} waves of overlapping calls until the weighted record exists:\n",
         record_write + 1,
         waves.len()
     );
