@@ -53,9 +53,10 @@ pub async fn run(fleet: &FleetName, regions: &[String], with_plan: bool) -> Resu
     let mut reports = Vec::new();
     for region in regions {
         let aws = clients(region).await?;
-        let depth = Depth { configuration: with_plan, target_health: true, load: true };
-        let observed =
-            observe(&aws, FleetQuery { fleet, dns: None, asgs: None, depth }).await.map_err(|e| e.to_string())?;
+        let depth = Depth { configuration: with_plan, target_health: true, load: true, ..Depth::default() };
+        let observed = observe(&aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None })
+            .await
+            .map_err(|e| e.to_string())?;
         reports.push(region_report(&observed, with_plan));
     }
     Ok(reports)

@@ -5,7 +5,14 @@ use aws_sdk_cloudwatch as cloudwatch;
 use cloudwatch::types::{ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic, Tag};
 
 use crate::error::{Result, aws_error};
-use crate::names::{FleetName, MANAGED_BY, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, requests_low_alarm};
+use futures::future::try_join_all;
+
+use crate::aws::cloudwatch::alarm_tags;
+use crate::model::Alarm;
+use crate::names::{
+    FleetAlarm, FleetName, MANAGED_BY, Owner, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, may_act_on,
+    ownership_marks, requests_low_alarm,
+};
 use crate::spec::Limits;
 
 /// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
@@ -17,11 +24,9 @@ pub fn load_balancer_dimension(lb_arn: &str) -> String {
     lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
 }
 
-fn tags(fleet: &FleetName) -> Vec<Tag> {
-    vec![
-        Tag::builder().key(TAG_FLEET).value(fleet.as_str()).build(),
-        Tag::builder().key(TAG_MANAGED_BY).value(MANAGED_BY).build(),
-    ]
+/// PutMetricAlarm applies tags only when it creates the alarm; an existing alarm keeps the tags it has.
+fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>) -> Vec<Tag> {
+    ownership_marks(fleet, shard, owner).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn request_count(lb_arn: &str) -> Metric {
@@ -64,6 +69,7 @@ pub async fn put_requests_high(
     lb_arn: &str,
     limits: &Limits,
     scaler_arn: Option<&str>,
+    owner: Option<&Owner>,
 ) -> Result<()> {
     client
         .put_metric_alarm()
@@ -81,7 +87,7 @@ pub async fn put_requests_high(
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
         .treat_missing_data("notBreaching")
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet)))
+        .set_tags(Some(tags(fleet, Some(index), owner)))
         .send()
         .await
         .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
@@ -95,6 +101,7 @@ pub async fn put_requests_low(
     lb_arns: &[String],
     limits: &Limits,
     scaler_arn: Option<&str>,
+    owner: Option<&Owner>,
 ) -> Result<()> {
     let mut queries: Vec<MetricDataQuery> = lb_arns
         .iter()
@@ -128,15 +135,80 @@ pub async fn put_requests_low(
         .comparison_operator(ComparisonOperator::LessThanThreshold)
         .treat_missing_data("notBreaching")
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet)))
+        .set_tags(Some(tags(fleet, None, owner)))
         .send()
         .await
         .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
     Ok(())
 }
 
+fn shard_of(alarm: &Alarm) -> Option<ShardIndex> {
+    match alarm.kind {
+        FleetAlarm::RequestsHigh(shard) => Some(shard),
+        FleetAlarm::RequestsLow | FleetAlarm::TargetsFull => None,
+    }
+}
+
+/// Puts the owner's marks on alarms made before owners were written (the claim of an Update).
+pub async fn claim_alarms(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    alarms: &[Alarm],
+    owner: &Owner,
+) -> Result<()> {
+    try_join_all(alarms.iter().map(|alarm| async move {
+        client
+            .tag_resource()
+            .resource_arn(&alarm.alarm_arn)
+            .set_tags(Some(tags(fleet, shard_of(alarm), Some(owner))))
+            .send()
+            .await
+            .map_err(|e| aws_error("cloudwatch", "TagResource", e))
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Deletes those of `alarms` (already parsed as the fleet's by name) whose tags also say they are the fleet's
+/// and not another owner's: a name alone is never enough. Returns how many were deleted.
+pub async fn delete_owned_alarms(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    alarms: &[Alarm],
+    owner: Option<&Owner>,
+    take_unclaimed: bool,
+) -> Result<usize> {
+    let owned: Vec<String> =
+        owned_alarms(client, fleet, alarms, owner, take_unclaimed).await?.into_iter().map(|a| a.name.clone()).collect();
+    delete_alarms(client, owned.clone()).await?;
+    Ok(owned.len())
+}
+
+/// Those of `alarms` whose tags carry the fleet's marks and an owner `owner` may act on (alarms already gone
+/// are left out).
+async fn owned_alarms<'a>(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    alarms: &'a [Alarm],
+    owner: Option<&Owner>,
+    take_unclaimed: bool,
+) -> Result<Vec<&'a Alarm>> {
+    let tags = try_join_all(alarms.iter().map(|a| alarm_tags(client, &a.alarm_arn))).await?;
+    Ok(alarms
+        .iter()
+        .zip(tags)
+        .filter_map(|(alarm, tags)| Some((alarm, tags?)))
+        .filter(|(_, tags)| {
+            tags.get(TAG_FLEET).map(String::as_str) == Some(fleet.as_str())
+                && tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY)
+                && may_act_on(Owner::from_tags(|k| tags.get(k).map(String::as_str)).as_ref(), owner, take_unclaimed)
+        })
+        .map(|(alarm, _)| alarm)
+        .collect())
+}
+
 /// Deletes alarms by name (DeleteAlarms takes up to 100 names and ignores missing ones).
-pub async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> Result<()> {
+async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> Result<()> {
     for chunk in names.chunks(100) {
         client
             .delete_alarms()
@@ -150,7 +222,12 @@ pub async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> R
 
 /// The fleet's "no target room" alarm: the asg-registrar's `NoTargetRoom` metric above 0 means an ASG found no
 /// shard with room for its targets (partition mode), so the alb-scaler adds one.
-pub async fn put_targets_full(client: &cloudwatch::Client, fleet: &FleetName, scaler_arn: Option<&str>) -> Result<()> {
+pub async fn put_targets_full(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    scaler_arn: Option<&str>,
+    owner: Option<&Owner>,
+) -> Result<()> {
     client
         .put_metric_alarm()
         .alarm_name(crate::names::targets_full_alarm(fleet))
@@ -168,7 +245,7 @@ pub async fn put_targets_full(client: &cloudwatch::Client, fleet: &FleetName, sc
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
         .treat_missing_data("notBreaching")
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet)))
+        .set_tags(Some(tags(fleet, None, owner)))
         .send()
         .await
         .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;

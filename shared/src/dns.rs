@@ -11,10 +11,11 @@ use route53::types::{
 };
 
 use crate::error::{Result, StrataError, aws_error};
-use crate::model::OwnedRecord;
+use crate::model::{LoadBalancer, OwnedRecord};
 use crate::names::{
-    FleetName, MANAGED_BY, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, health_check_caller_reference,
-    latency_set_identifier, regional_name, weighted_set_identifier,
+    FleetName, MANAGED_BY, Owner, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, health_check_caller_reference,
+    latency_set_identifier, may_act_on, ownership_marks, parse_health_check_caller_reference, regional_name,
+    shard_of_set_identifier, weighted_set_identifier,
 };
 
 /// A Route 53 change batch holds at most 1,000 records (an UPSERT counts twice): stay well under it.
@@ -129,14 +130,14 @@ pub async fn change_owned_records(
     client: &route53::Client,
     zone_id: &str,
     fleet: &FleetName,
+    region: &str,
     changes: Vec<(ChangeAction, ResourceRecordSet)>,
 ) -> Result<usize> {
-    let prefix = fleet.set_identifier_prefix();
-    if let Some((_, foreign)) =
-        changes.iter().find(|(_, r)| !r.set_identifier().is_some_and(|id| id.starts_with(&prefix)))
-    {
+    let owned =
+        |id: &str| id == latency_set_identifier(fleet, region) || shard_of_set_identifier(fleet, region, id).is_some();
+    if let Some((_, foreign)) = changes.iter().find(|(_, r)| !r.set_identifier().is_some_and(owned)) {
         return Err(StrataError::Refused(format!(
-            "record {} {:?} is not owned by fleet {fleet}",
+            "record {} {:?} is not fleet {fleet}'s in {region}",
             foreign.name(),
             foreign.set_identifier()
         )));
@@ -159,37 +160,115 @@ pub async fn change_owned_records(
             ))
             .build()
             .expect("changes set");
-        send_with_backoff(client, zone_id, batch).await?;
+        send_with_backoff(client, zone_id, &owned, batch).await?;
         calls += 1;
     }
     Ok(calls)
 }
 
-async fn send_with_backoff(client: &route53::Client, zone_id: &str, batch: ChangeBatch) -> Result<()> {
+async fn send_with_backoff(
+    client: &route53::Client,
+    zone_id: &str,
+    owned: &(impl Fn(&str) -> bool + Sync),
+    batch: ChangeBatch,
+) -> Result<()> {
+    let mut batch = batch;
+    let mut reobserved = false;
     let mut delay = Duration::from_millis(200);
     for attempt in 1.. {
         let sent =
             client.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch.clone()).send().await;
-        match sent {
+        let err = match sent {
             Ok(_) => return Ok(()),
-            Err(err) => {
-                let retryable = err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_prior_request_not_complete() || e.meta().code() == Some("Throttling"));
-                if !retryable || attempt >= 6 {
-                    return Err(aws_error("route53", "ChangeResourceRecordSets", err));
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+            Err(err) => err,
+        };
+        let code = err.as_service_error().and_then(|e| e.meta().code()).map(str::to_owned);
+        // A CREATE or DELETE is conditional: after an answer lost in transit (the change was applied, the SDK
+        // sent it again) Route 53 refuses the whole batch. Look again at the zone and send what is still to do.
+        if code.as_deref() == Some("InvalidChangeBatch") && !reobserved {
+            reobserved = true;
+            match still_to_do(client, zone_id, owned, &batch).await? {
+                Some(rest) => batch = rest,
+                None => return Ok(()),
             }
+            continue;
         }
+        let retryable = matches!(code.as_deref(), Some("PriorRequestNotComplete" | "Throttling"));
+        if !retryable || attempt >= 6 {
+            return Err(aws_error("route53", "ChangeResourceRecordSets", err));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
     unreachable!("the loop returns")
 }
 
-/// The fleet's health checks by CallerReference (`strata-<fleet>-s<k>-<alb id>`): id per reference.
-pub async fn fleet_health_checks(client: &route53::Client, fleet: &FleetName) -> Result<Vec<(String, String)>> {
-    let prefix = format!("strata-{fleet}-s");
+/// The changes of `batch` that the zone does not already reflect: a DELETE of a record that is gone and a
+/// CREATE of a record that exists are dropped, a DELETE of a record whose values changed since it was read
+/// deletes the current values (ownership is the SetIdentifier). None when nothing is left to do.
+async fn still_to_do(
+    client: &route53::Client,
+    zone_id: &str,
+    owned: &(impl Fn(&str) -> bool + Sync),
+    batch: &ChangeBatch,
+) -> Result<Option<ChangeBatch>> {
+    let current = owned_sets(client, zone_id, owned).await?;
+    let norm = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
+    let find = |record: &ResourceRecordSet| {
+        current.iter().find(|c| {
+            norm(c.name()) == norm(record.name())
+                && c.r#type() == record.r#type()
+                && c.set_identifier() == record.set_identifier()
+        })
+    };
+    let mut changes = Vec::new();
+    for change in batch.changes() {
+        let Some(record) = change.resource_record_set() else { continue };
+        let kept = match change.action() {
+            ChangeAction::Delete => find(record).cloned(),
+            ChangeAction::Create if find(record).is_some() => None,
+            _ => Some(record.clone()),
+        };
+        if let Some(record) = kept {
+            changes.push(
+                Change::builder().action(change.action().clone()).resource_record_set(record).build().expect("set"),
+            );
+        }
+    }
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        ChangeBatch::builder()
+            .set_comment(batch.comment().map(str::to_owned))
+            .set_changes(Some(changes))
+            .build()
+            .expect("changes set"),
+    ))
+}
+
+/// Every record set of the zone whose SetIdentifier is the fleet's, in one walk.
+async fn owned_sets(
+    client: &route53::Client,
+    zone_id: &str,
+    owned: &(impl Fn(&str) -> bool + Sync),
+) -> Result<Vec<ResourceRecordSet>> {
+    crate::aws::route53::record_sets(client, zone_id, |r| r.set_identifier().is_some_and(owned))
+        .await
+        .map_err(|e| aws_error("route53", "ListResourceRecordSets", e))
+}
+
+/// One of the fleet's health checks, found by its exact CallerReference (`strata-<fleet>-s<k>-<alb id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetHealthCheck {
+    pub id: String,
+    pub caller_reference: String,
+    pub shard: ShardIndex,
+    pub alb_id: String,
+}
+
+/// The fleet's health checks: every CallerReference that parses exactly as this fleet's.
+pub async fn fleet_health_checks(client: &route53::Client, fleet: &FleetName) -> Result<Vec<FleetHealthCheck>> {
     let mut out = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -201,8 +280,14 @@ pub async fn fleet_health_checks(client: &route53::Client, fleet: &FleetName) ->
             .await
             .map_err(|e| aws_error("route53", "ListHealthChecks", e))?;
         for check in page.health_checks() {
-            if check.caller_reference().starts_with(&prefix) {
-                out.push((check.id().to_owned(), check.caller_reference().to_owned()));
+            let reference = check.caller_reference();
+            if let Some((shard, alb_id)) = parse_health_check_caller_reference(fleet, reference) {
+                out.push(FleetHealthCheck {
+                    id: check.id().to_owned(),
+                    caller_reference: reference.to_owned(),
+                    shard,
+                    alb_id,
+                });
             }
         }
         match page.next_marker().filter(|_| page.is_truncated()) {
@@ -213,20 +298,108 @@ pub async fn fleet_health_checks(client: &route53::Client, fleet: &FleetName) ->
     Ok(out)
 }
 
+/// ListTagsForResources takes at most 10 health checks a call.
+const TAG_READ_BATCH: usize = 10;
+
+/// Those of `checks` whose tags say they are the fleet's and not another owner's: a CallerReference alone is
+/// never enough to delete or claim. An untagged one (its tagging call failed after the create) is the fleet's
+/// when its reference names one of `own_alb_ids` (ALB ids are unique, and those ALBs are the owner's).
+pub async fn owned_health_checks(
+    client: &route53::Client,
+    fleet: &FleetName,
+    checks: Vec<FleetHealthCheck>,
+    owner: Option<&Owner>,
+    take_unclaimed: bool,
+    own_alb_ids: &[&str],
+) -> Result<Vec<FleetHealthCheck>> {
+    let mut owned = Vec::new();
+    for chunk in checks.chunks(TAG_READ_BATCH) {
+        let sets = health_check_tags(client, chunk).await?;
+        for check in chunk {
+            // No tag set: untagged, or deleted since it was listed (then deleting it again is harmless).
+            let tags = sets.iter().find(|(id, _)| *id == check.id).map(|(_, tags)| tags.as_slice()).unwrap_or_default();
+            let tag = |key: &str| tags.iter().find(|tag| tag.key() == Some(key)).and_then(|tag| tag.value());
+            let marked = tag(TAG_FLEET) == Some(fleet.as_str()) && tag(TAG_MANAGED_BY) == Some(MANAGED_BY);
+            let untagged = tags.is_empty();
+            let ours = if untagged {
+                own_alb_ids.contains(&check.alb_id.as_str())
+            } else {
+                marked && may_act_on(Owner::from_tags(tag).as_ref(), owner, take_unclaimed)
+            };
+            if ours {
+                owned.push(check.clone());
+            }
+        }
+    }
+    Ok(owned)
+}
+
+/// The tags of up to 10 health checks. One deleted since it was listed fails the whole batch
+/// (NoSuchHealthCheck): then each is read alone and the missing ones are left out.
+async fn health_check_tags(client: &route53::Client, checks: &[FleetHealthCheck]) -> Result<Vec<(String, Vec<Tag>)>> {
+    let read = |ids: Vec<String>| {
+        client.list_tags_for_resources().resource_type(TagResourceType::Healthcheck).set_resource_ids(Some(ids)).send()
+    };
+    let sets = |out: route53::operation::list_tags_for_resources::ListTagsForResourcesOutput| {
+        out.resource_tag_sets()
+            .iter()
+            .filter_map(|t| Some((t.resource_id()?.to_owned(), t.tags().to_vec())))
+            .collect::<Vec<_>>()
+    };
+    match read(checks.iter().map(|c| c.id.clone()).collect()).await {
+        Ok(out) => Ok(sets(out)),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_health_check()) => {
+            let mut out = Vec::new();
+            for check in checks {
+                match read(vec![check.id.clone()]).await {
+                    Ok(one) => out.extend(sets(one)),
+                    Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_health_check()) => {}
+                    Err(err) => return Err(aws_error("route53", "ListTagsForResources", err)),
+                }
+            }
+            Ok(out)
+        }
+        Err(err) => Err(aws_error("route53", "ListTagsForResources", err)),
+    }
+}
+
+/// Puts the fleet's marks (owner included) on a health check.
+pub async fn tag_health_check(
+    client: &route53::Client,
+    fleet: &FleetName,
+    check: &FleetHealthCheck,
+    owner: Option<&Owner>,
+) -> Result<()> {
+    let tags = ownership_marks(fleet, Some(check.shard), owner)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    client
+        .change_tags_for_resource()
+        .resource_type(TagResourceType::Healthcheck)
+        .resource_id(&check.id)
+        .set_add_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| aws_error("route53", "ChangeTagsForResource", e))?;
+    Ok(())
+}
+
 /// An HTTPS health check on the shard's ALB (internet-facing shards only: Route 53's checkers cannot reach an
 /// internal ALB). Finds the one this shard incarnation already has before creating one.
 pub async fn ensure_health_check(
     client: &route53::Client,
     fleet: &FleetName,
     index: ShardIndex,
-    lb_arn: &str,
-    alb_dns: &str,
+    lb: &LoadBalancer,
     path: &str,
-    existing: &[(String, String)],
+    existing: &[FleetHealthCheck],
+    owner: Option<&Owner>,
 ) -> Result<String> {
+    let (lb_arn, alb_dns) = (lb.arn.as_str(), lb.dns_name.as_str());
     let reference = health_check_caller_reference(fleet, index, lb_arn);
-    if let Some((id, _)) = existing.iter().find(|(_, r)| *r == reference) {
-        return Ok(id.clone());
+    if let Some(check) = existing.iter().find(|c| c.caller_reference == reference) {
+        return Ok(check.id.clone());
     }
     let config = HealthCheckConfig::builder()
         .r#type(HealthCheckType::Https)
@@ -246,19 +419,9 @@ pub async fn ensure_health_check(
         .await
         .map_err(|e| aws_error("route53", "CreateHealthCheck", e))?;
     let id = created.health_check().map(|h| h.id().to_owned()).unwrap_or_default();
-    let tags =
-        [(TAG_FLEET, fleet.to_string()), (TAG_SHARD, index.get().to_string()), (TAG_MANAGED_BY, MANAGED_BY.to_owned())]
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-    client
-        .change_tags_for_resource()
-        .resource_type(TagResourceType::Healthcheck)
-        .resource_id(&id)
-        .set_add_tags(Some(tags))
-        .send()
-        .await
-        .map_err(|e| aws_error("route53", "ChangeTagsForResource", e))?;
+    let alb_id = lb_arn.rsplit('/').next().unwrap_or_default().to_owned();
+    let check = FleetHealthCheck { id: id.clone(), caller_reference: reference, shard: index, alb_id };
+    tag_health_check(client, fleet, &check, owner).await?;
     Ok(id)
 }
 

@@ -87,9 +87,46 @@ fn invalid(what: &str, err: impl std::fmt::Display) -> StrataError {
     StrataError::InvalidEvent(format!("{what}: {err}"))
 }
 
+/// The longest ASG name and alarm name AWS accepts.
+pub const AWS_NAME_MAX_CHARS: usize = 255;
+
+/// A name from an event that is sent to AWS: refused before any call unless AWS could accept it (1-255 chars).
+fn aws_name(what: &str, name: String) -> Result<String> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > AWS_NAME_MAX_CHARS {
+        return Err(invalid(what, format!("a name of {chars} characters (AWS allows 1 to {AWS_NAME_MAX_CHARS})")));
+    }
+    Ok(name)
+}
+
+/// The account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`): a function knows its own from
+/// the ARN it was invoked by, a custom-resource request names its stack's in `StackId`.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn")).then_some(())?;
+    parts.nth(3).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `Some(reason)` when an event names an account and it is not this function's own (when that is known).
+fn other_account(theirs: Option<&str>, ours: Option<&str>) -> Option<String> {
+    let (theirs, ours) = (theirs?.trim(), ours?);
+    (theirs != ours).then(|| format!("event of account {theirs}, this function serves {ours}"))
+}
+
+/// The `account` of an EventBridge event.
+fn event_account(event: &Value) -> Option<&str> {
+    event.get("account").and_then(Value::as_str)
+}
+
 /// Decodes the three shapes an alarm reaches a function in: the Lambda alarm action payload, the
 /// EventBridge "CloudWatch Alarm State Change" event, and an SNS notification. `Ok(None)`: not an alarm.
 pub fn decode_alarm(event: &Value) -> Result<Option<AlarmTransition>> {
+    let Some(mut alarm) = decode_alarm_shape(event)? else { return Ok(None) };
+    alarm.alarm_name = aws_name("alarm name", alarm.alarm_name)?;
+    Ok(Some(alarm))
+}
+
+fn decode_alarm_shape(event: &Value) -> Result<Option<AlarmTransition>> {
     if event.get("alarmData").is_some() {
         let alarm: CloudWatchAlarm =
             serde_json::from_value(event.clone()).map_err(|e| invalid("alarm action payload", e))?;
@@ -145,15 +182,22 @@ pub enum RebalanceTrigger {
 
 /// Schedule (EventBridge Scheduled Event, optionally with `detail.fleet`), a Strata alarm's state change, or a
 /// direct call `{"fleet": "<name>"}` after the scaler changed shards.
-pub fn decode_rebalance(event: &Value) -> Result<RebalanceTrigger> {
+/// Events of another account than `account` (this function's own) are ignored.
+pub fn decode_rebalance(event: &Value, account: Option<&str>) -> Result<RebalanceTrigger> {
     if !event.is_object() {
         return Err(StrataError::InvalidEvent(format!("not an EventBridge event or a {{\"fleet\"}} call: {event}")));
     }
     if let Some(alarm) = decode_alarm(event)? {
+        if let Some(reason) = other_account(alarm.account.as_deref(), account) {
+            return Ok(RebalanceTrigger::Ignored(reason));
+        }
         return Ok(match StrataAlarm::parse(&alarm.alarm_name) {
             Some(strata) => RebalanceTrigger::Fleet(strata.fleet().clone()),
             None => RebalanceTrigger::Ignored(format!("alarm {} is not Strata's", alarm.alarm_name)),
         });
+    }
+    if let Some(reason) = other_account(event_account(event), account) {
+        return Ok(RebalanceTrigger::Ignored(reason));
     }
     let fleet = event.get("fleet").or_else(|| event.get("detail").and_then(|d| d.get("fleet")));
     match fleet {
@@ -223,12 +267,25 @@ pub enum AsgTrigger {
 
 /// CloudTrail `CreateAutoScalingGroup`/`DeleteAutoScalingGroup` via EventBridge, "Tag Change on Resource" for an
 /// ASG, "EC2 Instance Launch Successful", or a schedule. Events of another region are ignored.
-pub fn decode_asg_event(event: &Value, region: &str) -> Result<AsgTrigger> {
+/// Events of another region or another account than `account` (this function's own) are ignored; an ASG name
+/// AWS could not accept is refused before any call.
+pub fn decode_asg_event(event: &Value, region: &str, account: Option<&str>) -> Result<AsgTrigger> {
     let parsed: EventBridgeEvent<Value> =
         serde_json::from_value(event.clone()).map_err(|e| invalid("not an EventBridge event", e))?;
     if parsed.region.as_deref().is_some_and(|r| r != region) {
         return Ok(AsgTrigger::Ignored(format!("event of region {:?}, this registrar serves {region}", parsed.region)));
     }
+    if let Some(reason) = other_account(parsed.account.as_deref(), account) {
+        return Ok(AsgTrigger::Ignored(reason));
+    }
+    let trigger = decode_asg_detail(&parsed)?;
+    match trigger {
+        AsgTrigger::Asg { name, cause } => Ok(AsgTrigger::Asg { name: aws_name("ASG name", name)?, cause }),
+        other => Ok(other),
+    }
+}
+
+fn decode_asg_detail(parsed: &EventBridgeEvent<Value>) -> Result<AsgTrigger> {
     let detail = &parsed.detail;
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     match Some(parsed.detail_type.as_str()) {
@@ -293,10 +350,8 @@ pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Resul
         let Some(strata) = StrataAlarm::parse(&alarm.alarm_name) else {
             return Ok(ScaleCommand::Ignored(format!("alarm {} is not Strata's", alarm.alarm_name)));
         };
-        if let (Some(theirs), Some(ours)) = (alarm.account.as_deref(), account)
-            && theirs.trim() != ours
-        {
-            return Ok(ScaleCommand::Ignored(format!("alarm of account {theirs}, this function serves {ours}")));
+        if let Some(reason) = other_account(alarm.account.as_deref(), account) {
+            return Ok(ScaleCommand::Ignored(format!("alarm {}: {reason}", alarm.alarm_name)));
         }
         if alarm.region.as_deref().is_some_and(|r| r != region) {
             return Ok(ScaleCommand::Ignored(format!(
@@ -321,6 +376,9 @@ pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Resul
             transition_id: Some(alarm.transition_id()),
         });
     }
+    if let Some(reason) = other_account(event_account(event), account) {
+        return Ok(ScaleCommand::Ignored(reason));
+    }
     if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         return Ok(ScaleCommand::TidyAll);
     }
@@ -335,6 +393,8 @@ pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Resul
 
 #[cfg(test)]
 mod sample_events {
+    use serde_json::json;
+
     use super::*;
     use crate::plan::scale::ScaleTrigger;
 
@@ -373,5 +433,57 @@ mod sample_events {
             decode_scale(&sample("alb-scaler/alarm-low.json"), "us-east-1", Some("123456789012")).unwrap(),
             ScaleCommand::Scale { trigger: ScaleTrigger::In, .. }
         ));
+    }
+
+    #[test]
+    fn events_of_another_account_are_ignored_by_every_decoder() {
+        let ours = Some("123456789012");
+        let foreign = |path: &str| {
+            let mut event = sample(path);
+            event["account"] = json!("999999999999");
+            event
+        };
+        for path in ["asg-registrar/tag-change.json", "asg-registrar/create-asg.json", "asg-registrar/schedule.json"] {
+            let decoded = decode_asg_event(&foreign(path), "us-east-1", ours).unwrap();
+            assert!(matches!(decoded, AsgTrigger::Ignored(ref r) if r.contains("999999999999")), "{path}: {decoded:?}");
+            assert!(!matches!(decode_asg_event(&sample(path), "us-east-1", ours).unwrap(), AsgTrigger::Ignored(_)));
+        }
+        let decoded = decode_rebalance(&foreign("dns-rebalancer/schedule.json"), ours).unwrap();
+        assert!(matches!(decoded, RebalanceTrigger::Ignored(_)), "{decoded:?}");
+        assert_eq!(
+            decode_rebalance(&sample("dns-rebalancer/schedule.json"), ours).unwrap(),
+            RebalanceTrigger::AllFleets
+        );
+        let decoded = decode_rebalance(&sample("alb-scaler/alarm-other-account.json"), ours).unwrap();
+        assert!(matches!(decoded, RebalanceTrigger::Ignored(_)), "{decoded:?}");
+        let decoded = decode_scale(&foreign("alb-scaler/schedule.json"), "us-east-1", ours).unwrap();
+        assert!(matches!(decoded, ScaleCommand::Ignored(_)), "{decoded:?}");
+    }
+
+    #[test]
+    fn names_aws_would_refuse_are_refused_before_any_call() {
+        let mut create = sample("asg-registrar/create-asg.json");
+        create["detail"]["requestParameters"]["autoScalingGroupName"] = json!("é".repeat(256));
+        let err = decode_asg_event(&create, "us-east-1", None).unwrap_err();
+        assert!(err.to_string().contains("256 characters"), "{err}");
+        create["detail"]["requestParameters"]["autoScalingGroupName"] = json!("é".repeat(255));
+        assert!(matches!(decode_asg_event(&create, "us-east-1", None).unwrap(), AsgTrigger::Asg { .. }));
+        let mut alarm = sample("alb-scaler/alarm-sns.json");
+        let message = alarm["Records"][0]["Sns"]["Message"].as_str().unwrap().to_owned();
+        let mut message: Value = serde_json::from_str(&message).unwrap();
+        message["AlarmName"] = json!("a".repeat(256));
+        alarm["Records"][0]["Sns"]["Message"] = json!(message.to_string());
+        assert!(decode_alarm(&alarm).is_err());
+        assert!(decode_scale(&alarm, "us-east-1", None).is_err());
+        assert!(decode_rebalance(&alarm, None).is_err());
+    }
+
+    #[test]
+    fn accounts_are_read_from_arns_only() {
+        assert_eq!(arn_account("arn:aws:lambda:us-east-1:123456789012:function:f"), Some("123456789012"));
+        assert_eq!(arn_account("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/s/1"), Some("123456789012"));
+        assert_eq!(arn_account("arn:aws:s3:::bucket"), None);
+        assert_eq!(arn_account("xarn:aws:lambda:us-east-1:123456789012:function:f"), None);
+        assert_eq!(arn_account(""), None);
     }
 }

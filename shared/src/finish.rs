@@ -10,7 +10,8 @@ use crate::aws::AwsClients;
 use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
-use crate::names::{FleetName, ShardIndex};
+use crate::names::{FleetName, Owner, ShardIndex};
+use crate::plan::guard;
 use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 
@@ -22,6 +23,8 @@ pub struct FleetSettings<'a> {
     pub internet_facing: bool,
     pub health_check_path: &'a str,
     pub scaler_arn: Option<&'a str>,
+    /// Written on every health check and alarm made (`None` only for a fleet made before owners were written).
+    pub owner: Option<&'a Owner>,
 }
 
 /// Attachments, health checks and alarms (independent, concurrent), then the records in one batch.
@@ -57,10 +60,10 @@ async fn ensure_health_checks(
                 &aws.route53,
                 settings.fleet,
                 index,
-                &lb.arn,
-                &lb.dns_name,
+                lb,
                 settings.health_check_path,
                 existing,
+                settings.owner,
             )
             .await?;
             Ok::<_, StrataError>((index, id))
@@ -101,7 +104,15 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
                 !unchanged(&name, high, Some(alarms::load_balancer_dimension(arn)))
             })
             .map(|(index, arn)| {
-                alarms::put_requests_high(&aws.cloudwatch, settings.fleet, *index, arn, limits, scaler_arn)
+                alarms::put_requests_high(
+                    &aws.cloudwatch,
+                    settings.fleet,
+                    *index,
+                    arn,
+                    limits,
+                    scaler_arn,
+                    settings.owner,
+                )
             }),
     )
     .await?;
@@ -110,10 +121,10 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
         if unchanged(&crate::names::targets_full_alarm(settings.fleet), 0.0, None) {
             return Ok(());
         }
-        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn).await
+        alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn, settings.owner).await
     };
     futures::try_join!(
-        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn),
+        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn, settings.owner),
         targets_full,
     )?;
     Ok(())
@@ -132,12 +143,14 @@ async fn write_records(
     let serving: Vec<_> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
     let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
     let mut changes = Vec::new();
+    let mut weights = Vec::new();
     let mut ip_type = "ipv4";
     for shard in &serving {
         let Some(lb) = &shard.load_balancer else { continue };
         ip_type = if lb.ip_address_type == "dualstack" { "dualstack" } else { ip_type };
         let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
         let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { policy.rebalancing.initial_weight });
+        weights.push((shard.index, weight));
         let health_check = health_checks.iter().find(|(i, _)| *i == shard.index).map(|(_, id)| id.as_str());
         let records = dns::weighted_records(
             settings.fleet,
@@ -158,7 +171,9 @@ async fn write_records(
     // Records that already say the same are not written again: a re-run after success is a no-op.
     changes.retain(|(_, desired)| !fleet.records.iter().any(|current| dns::same_record(desired, current)));
     if !changes.is_empty() {
-        change_owned_records(&aws.route53, zone, settings.fleet, changes).await?;
+        guard::check(&guard::weights_after(fleet, &weights))
+            .map_err(|why| StrataError::Refused(format!("fleet {}: records not written: {why}", settings.fleet)))?;
+        change_owned_records(&aws.route53, zone, settings.fleet, &aws.region, changes).await?;
     }
     Ok(())
 }

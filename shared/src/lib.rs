@@ -3,12 +3,14 @@
 
 pub mod alarms;
 pub mod attach;
+pub mod attributes;
 pub mod aws;
 pub mod custom_resource;
 pub mod dns;
 pub mod error;
 pub mod events;
 pub mod finish;
+pub mod fleets;
 pub mod model;
 pub mod names;
 pub mod observe;

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::names::{FleetName, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
+use std::collections::BTreeSet;
+
+use crate::names::{FleetAlarm, FleetName, Owner, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
 
 pub type Tags = BTreeMap<String, String>;
 
@@ -84,12 +86,17 @@ impl Shard {
         }
     }
 
+    /// A tag of the ALB, or else of the TG: the draining mark is on both, so a TG left behind by a removal cut
+    /// short (ResourceInUse after its ALB was deleted, a crash) is still known as draining, never rebuilt.
     fn tag(&self, key: &str) -> Option<&str> {
-        self.load_balancer.as_ref().and_then(|lb| lb.tags.get(key)).map(String::as_str)
+        let lb = self.load_balancer.as_ref().and_then(|lb| lb.tags.get(key));
+        lb.or_else(|| self.target_group.as_ref().and_then(|tg| tg.tags.get(key))).map(String::as_str)
     }
 
     pub fn is_draining(&self) -> bool {
-        self.tag(TAG_STATE) == Some(STATE_DRAINING)
+        let marked =
+            |tags: Option<&Tags>| tags.and_then(|t| t.get(TAG_STATE)).map(String::as_str) == Some(STATE_DRAINING);
+        marked(self.load_balancer.as_ref().map(|lb| &lb.tags)) || marked(self.target_group.as_ref().map(|tg| &tg.tags))
     }
 
     /// When the shard was marked draining (RFC 3339), if it is.
@@ -135,6 +142,9 @@ pub struct AutoScalingGroup {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alarm {
     pub name: String,
+    /// Which of the fleet's alarms this is (parsed from its exact name).
+    pub kind: FleetAlarm,
+    pub alarm_arn: String,
     pub state: String,
     pub threshold: Option<f64>,
     pub alarm_actions: Vec<String>,
@@ -158,6 +168,15 @@ pub struct ObservedFleet {
     pub alarms: Vec<Alarm>,
     /// Every load balancer in the region, Strata's or not (AWS's quota is 50 per region).
     pub region_load_balancers: usize,
+    /// The custom resource the fleet belongs to, where its resources say (`None`: made before owners were written).
+    pub owner: Option<Owner>,
+    /// Shard indexes whose ALB or target group name is held by something Strata may not touch (another owner's
+    /// resource, or one named like a shard without Strata's tags): a new shard never takes them.
+    pub taken_indexes: BTreeSet<ShardIndex>,
+    /// Other custom resources whose marks were found on resources named like this fleet's shards (left out).
+    pub other_owners: Vec<Owner>,
+    /// The fleet's Delete has started (its ALBs or target groups carry `strata:deleting`).
+    pub deleting: bool,
 }
 
 impl ObservedFleet {
@@ -173,11 +192,27 @@ impl ObservedFleet {
         self.shards.is_empty() && self.records.is_empty() && self.alarms.is_empty()
     }
 
-    /// Fleet policy written by the provisioner on each ALB (`strata:policy:<key>`), from the lowest shard that has it.
+    /// Whether some ALB or target group of the fleet carries no owner (made before owners were written).
+    pub fn has_unclaimed(&self) -> bool {
+        let tag_sets = self.shards.iter().flat_map(|s| {
+            s.load_balancer.as_ref().map(|lb| &lb.tags).into_iter().chain(s.target_group.as_ref().map(|tg| &tg.tags))
+        });
+        tag_sets.into_iter().any(|tags| Owner::from_tags(|k| tags.get(k).map(String::as_str)).is_none())
+    }
+
+    /// Whether a new shard may take this index: no shard of the fleet has it and nothing foreign holds its names.
+    pub fn index_is_free(&self, index: ShardIndex) -> bool {
+        self.shard(index).is_none() && !self.taken_indexes.contains(&index)
+    }
+
+    /// Fleet policy written by the provisioner on each ALB (`strata:policy:<key>`), from the lowest serving shard
+    /// that has it (a draining shard is not updated by the provisioner), else the lowest shard that has it.
     pub fn policy_tags(&self) -> Tags {
         let prefix = crate::names::TAG_POLICY_PREFIX;
-        self.shards
-            .iter()
+        let (serving, rest): (Vec<&Shard>, Vec<&Shard>) = self.shards.iter().partition(|s| s.is_serving());
+        serving
+            .into_iter()
+            .chain(rest)
             .filter_map(|s| s.load_balancer.as_ref())
             .map(|lb| {
                 lb.tags

@@ -19,9 +19,72 @@ pub const TAG_TRIGGER: &str = "strata:trigger";
 pub const TAG_DRAIN_TRIGGER: &str = "strata:drain-trigger";
 /// Fleet policy lives on every shard's ALB as `strata:policy:<key>` tags.
 pub const TAG_POLICY_PREFIX: &str = "strata:policy:";
+/// The custom resource that owns the fleet: its stack's id and its logical id, as two tags (together they can
+/// exceed the 256 characters of one tag value).
+pub const TAG_OWNER_STACK: &str = "strata:owner-stack";
+pub const TAG_OWNER_RESOURCE: &str = "strata:owner-resource";
+/// Set (to an RFC 3339 time) on a fleet's ALBs and target groups when its Delete starts: the other functions
+/// leave such a fleet alone, so that no pass in flight writes records or alarms back behind the teardown.
+pub const TAG_DELETING: &str = "strata:deleting";
+
+/// The custom resource a fleet belongs to. One fleet name in a region belongs to one owner: every resource
+/// Strata makes carries its owner's tags, and nothing with another owner's tags is ever changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Owner {
+    pub stack_id: String,
+    pub logical_resource_id: String,
+}
+
+impl Owner {
+    pub fn new(stack_id: &str, logical_resource_id: &str) -> Self {
+        Self { stack_id: stack_id.to_owned(), logical_resource_id: logical_resource_id.to_owned() }
+    }
+
+    /// The owner named by a resource's tags; `None` for a resource made before owners were written.
+    pub fn from_tags<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Option<Self> {
+        Some(Self::new(get(TAG_OWNER_STACK)?, get(TAG_OWNER_RESOURCE)?))
+    }
+
+    pub fn tags(&self) -> [(&'static str, String); 2] {
+        [(TAG_OWNER_STACK, self.stack_id.clone()), (TAG_OWNER_RESOURCE, self.logical_resource_id.clone())]
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "resource {} of stack {}", self.logical_resource_id, self.stack_id)
+    }
+}
+
+/// The marks every resource Strata makes carries: fleet, managed-by, the owner, and the shard for per-shard ones.
+pub fn ownership_marks(
+    fleet: &FleetName,
+    shard: Option<ShardIndex>,
+    owner: Option<&Owner>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut marks = std::collections::BTreeMap::new();
+    marks.insert(TAG_FLEET.to_owned(), fleet.as_str().to_owned());
+    marks.insert(TAG_MANAGED_BY.to_owned(), MANAGED_BY.to_owned());
+    if let Some(shard) = shard {
+        marks.insert(TAG_SHARD.to_owned(), shard.get().to_string());
+    }
+    marks.extend(owner.into_iter().flat_map(Owner::tags).map(|(k, v)| (k.to_owned(), v)));
+    marks
+}
+
+/// Whether Strata, acting for `owner`, may change a resource whose tags name `found`: its own, or an unclaimed
+/// one when `take_unclaimed` (the first Update or Delete of a fleet made before owners were written).
+pub fn may_act_on(found: Option<&Owner>, owner: Option<&Owner>, take_unclaimed: bool) -> bool {
+    match found {
+        Some(found) => owner == Some(found),
+        None => take_unclaimed,
+    }
+}
 
 /// Upper bound of ELBv2 names (ALB and target group).
 const ELB_NAME_MAX: usize = 32;
+/// An ALB name must not begin with `internal-` (CreateLoadBalancer, Name).
+const ALB_RESERVED_PREFIX: &str = "internal-";
 
 /// A fleet's name: 1-20 characters of `[a-z0-9-]`, not starting or ending with `-`, so that every
 /// derived name (`<fleet>-s<k>-tg`) stays a valid ELBv2 name of at most 32 characters.
@@ -33,9 +96,19 @@ impl FleetName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let ok_chars = raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if raw.is_empty() || raw.len() > 20 || !ok_chars || raw.starts_with('-') || raw.ends_with('-') {
+            // Quoted only when short: a name from an event may be of any size.
+            let shown = if raw.len() <= 64 { format!("{raw:?}") } else { format!("a name of {} bytes", raw.len()) };
             return Err(FieldError::new(
                 "FleetName",
-                format!("{raw:?} must be 1-20 characters of a-z, 0-9 and '-', not starting or ending with '-'"),
+                format!("{shown} must be 1-20 characters of a-z, 0-9 and '-', not starting or ending with '-'"),
+            ));
+        }
+        if raw.starts_with(ALB_RESERVED_PREFIX) {
+            return Err(FieldError::new(
+                "FleetName",
+                format!(
+                    "{raw:?} must not start with {ALB_RESERVED_PREFIX:?}: AWS refuses ALB names (<fleet>-s<k>) that do"
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -43,11 +116,6 @@ impl FleetName {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The SetIdentifier prefix that marks this fleet's Route 53 records (records cannot be tagged).
-    pub fn set_identifier_prefix(&self) -> String {
-        format!("strata:{}:", self.0)
     }
 }
 
@@ -109,9 +177,51 @@ pub fn targets_full_alarm(fleet: &FleetName) -> String {
     format!("strata-{fleet}-targets-full")
 }
 
-/// Prefix of every alarm of a fleet, for one DescribeAlarms walk.
+/// Prefix of every alarm of a fleet, for one DescribeAlarms walk: a search only; what is found is then parsed
+/// with `parse_alarm_name` (the prefix of `web` also finds the alarms of `web-v2`).
 pub fn alarm_prefix(fleet: &FleetName) -> String {
     format!("strata-{fleet}-")
+}
+
+/// The alarms Strata makes for a fleet in a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum FleetAlarm {
+    RequestsHigh(ShardIndex),
+    RequestsLow,
+    TargetsFull,
+}
+
+/// Which of `fleet`'s alarms `name` is, exactly; `None` for any other alarm (another fleet's included).
+pub fn parse_alarm_name(fleet: &FleetName, name: &str) -> Option<FleetAlarm> {
+    if name == requests_low_alarm(fleet) {
+        return Some(FleetAlarm::RequestsLow);
+    }
+    if name == targets_full_alarm(fleet) {
+        return Some(FleetAlarm::TargetsFull);
+    }
+    let shard = name.strip_prefix(&alarm_prefix(fleet))?.strip_suffix("-requests-high")?;
+    parse_shard_token(shard).map(FleetAlarm::RequestsHigh)
+}
+
+/// `s<k>` exactly (no sign, no leading zero, no other characters).
+fn parse_shard_token(token: &str) -> Option<ShardIndex> {
+    let digits = token.strip_prefix('s')?;
+    let canonical =
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    if !canonical {
+        return None;
+    }
+    digits.parse().ok().and_then(ShardIndex::new)
+}
+
+/// The shard whose ALB name (`<fleet>-s<k>`) this is, exactly.
+pub fn parse_load_balancer_name(fleet: &FleetName, name: &str) -> Option<ShardIndex> {
+    parse_shard_token(name.strip_prefix(fleet.as_str())?.strip_prefix('-')?)
+}
+
+/// The shard whose target group name (`<fleet>-s<k>-tg`) this is, exactly.
+pub fn parse_target_group_name(fleet: &FleetName, name: &str) -> Option<ShardIndex> {
+    parse_load_balancer_name(fleet, name.strip_suffix("-tg")?)
 }
 
 /// The regional name that holds the weighted set: `<region>.<domain>`.
@@ -132,7 +242,7 @@ pub fn weighted_set_identifier(fleet: &FleetName, region: &str, shard: ShardInde
 /// The shard named by a weighted SetIdentifier of this fleet and region, if it is one.
 pub fn shard_of_set_identifier(fleet: &FleetName, region: &str, set_identifier: &str) -> Option<ShardIndex> {
     let prefix = format!("strata:{fleet}:{region}:");
-    set_identifier.strip_prefix(&prefix).and_then(ShardIndex::parse)
+    set_identifier.strip_prefix(&prefix).and_then(parse_shard_token)
 }
 
 /// A health check's CallerReference: unique per shard *incarnation* (Route 53 refuses a reference used by a
@@ -140,6 +250,14 @@ pub fn shard_of_set_identifier(fleet: &FleetName, region: &str, set_identifier: 
 pub fn health_check_caller_reference(fleet: &FleetName, shard: ShardIndex, load_balancer_arn: &str) -> String {
     let alb_id = load_balancer_arn.rsplit('/').next().unwrap_or(load_balancer_arn);
     format!("strata-{fleet}-{shard}-{alb_id}")
+}
+
+/// The shard and ALB id of one of `fleet`'s health-check CallerReferences, exactly (an ALB id has no `-`).
+pub fn parse_health_check_caller_reference(fleet: &FleetName, reference: &str) -> Option<(ShardIndex, String)> {
+    let rest = reference.strip_prefix(&format!("strata-{fleet}-"))?;
+    let (shard, alb_id) = rest.split_once('-')?;
+    let valid_id = !alb_id.is_empty() && alb_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    Some((parse_shard_token(shard)?, alb_id.to_owned())).filter(|_| valid_id)
 }
 
 #[cfg(test)]
@@ -161,6 +279,46 @@ mod tests {
         let names = ShardNames::new(&fleet, ShardIndex::new(49).unwrap());
         assert_eq!(names.target_group, "a-20-char-fleet-name-s49-tg");
         assert!(names.target_group.len() <= 32 && names.load_balancer.len() <= 32);
+    }
+
+    #[test]
+    fn alarm_names_parse_only_for_their_own_fleet() {
+        let web = FleetName::parse("web").unwrap();
+        let s1 = ShardIndex::new(1).unwrap();
+        assert_eq!(parse_alarm_name(&web, "strata-web-s1-requests-high"), Some(FleetAlarm::RequestsHigh(s1)));
+        assert_eq!(parse_alarm_name(&web, "strata-web-requests-low"), Some(FleetAlarm::RequestsLow));
+        assert_eq!(parse_alarm_name(&web, "strata-web-targets-full"), Some(FleetAlarm::TargetsFull));
+        for other in [
+            "strata-web-v2-requests-low",
+            "strata-web-v2-s0-requests-high",
+            "strata-web-s1-s0-requests-high",
+            "strata-web-blue-targets-full",
+            "strata-web-s01-requests-high",
+            "strata-web-s50-requests-high",
+            "strata-web-s1-requests-high-copy",
+        ] {
+            assert_eq!(parse_alarm_name(&web, other), None, "{other} is not web's");
+        }
+    }
+
+    #[test]
+    fn shard_names_and_caller_references_parse_exactly() {
+        let web = FleetName::parse("web").unwrap();
+        let s2 = ShardIndex::new(2).unwrap();
+        assert_eq!(parse_load_balancer_name(&web, "web-s2"), Some(s2));
+        assert_eq!(parse_target_group_name(&web, "web-s2-tg"), Some(s2));
+        for other in ["web-v2-s0", "web-s2-tg", "webs2", "web-s2x", "web-api"] {
+            assert_eq!(parse_load_balancer_name(&web, other), None, "{other}");
+        }
+        let reference = health_check_caller_reference(
+            &web,
+            s2,
+            "arn:aws:elasticloadbalancing:r:1:loadbalancer/app/web-s2/50dc6c495c0c9188",
+        );
+        assert_eq!(parse_health_check_caller_reference(&web, &reference), Some((s2, "50dc6c495c0c9188".to_owned())));
+        let web_s2 = FleetName::parse("web-s2").unwrap();
+        let theirs = health_check_caller_reference(&web_s2, ShardIndex::new(0).unwrap(), "app/web-s2-s0/abc");
+        assert_eq!(parse_health_check_caller_reference(&web, &theirs), None, "{theirs} is web-s2's");
     }
 
     #[test]

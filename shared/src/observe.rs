@@ -1,14 +1,17 @@
 //! Observe: read one fleet in one region from AWS into the plain model, discovering everything by Strata's
 //! tags and SetIdentifier prefix. Reads are batched (20 ARNs per ELBv2 describe) and run concurrently.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
 
 use crate::aws::{AwsClients, autoscaling, cloudwatch, elbv2, route53};
 use crate::error::Result;
 use crate::model::{LoadBalancer, ObservedFleet, Shard, Tags, TargetGroup};
-use crate::names::{FleetName, MANAGED_BY, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, alarm_prefix};
+use crate::names::{
+    FleetName, MANAGED_BY, Owner, ShardIndex, TAG_DELETING, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, may_act_on,
+    parse_load_balancer_name, parse_target_group_name,
+};
 use crate::policy::{asgs_from_tags, dns_from_tags};
 use crate::spec::AsgSelector;
 
@@ -28,6 +31,8 @@ pub struct Depth {
     pub target_health: bool,
     /// Requests per second per shard: one GetMetricData call for up to 500 shards.
     pub load: bool,
+    /// A hosted zone that no longer exists reads as holding no records (a Delete must still remove the rest).
+    pub zone_may_be_gone: bool,
 }
 
 pub struct FleetQuery<'a> {
@@ -35,20 +40,46 @@ pub struct FleetQuery<'a> {
     pub dns: Option<DnsLocation>,
     pub asgs: Option<AsgSelector>,
     pub depth: Depth,
+    /// Whose fleet to read: `Some` (the provisioner, for its own custom resource), or `None` for the fleet's own
+    /// owner as its lowest shard says. Either way another owner's resources are left out (their names count as
+    /// taken) and unclaimed ones are kept.
+    pub owner: Option<&'a Owner>,
 }
 
 pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<ObservedFleet> {
     let fleet = query.fleet;
     let name_prefix = format!("{fleet}-s");
-    let alarms_prefix = alarm_prefix(fleet);
-    let ((load_balancers, region_load_balancers), target_groups, alarms) = futures::try_join!(
+    let ((mut load_balancers, region_load_balancers), mut target_groups, alarms) = futures::try_join!(
         elbv2::load_balancers_named(&aws.elbv2, &name_prefix),
         elbv2::target_groups_named(&aws.elbv2, &name_prefix),
-        cloudwatch::alarms_with_prefix(&aws.cloudwatch, &alarms_prefix),
+        cloudwatch::fleet_alarms(&aws.cloudwatch, fleet),
     )?;
+    load_balancers.retain(|lb| parse_load_balancer_name(fleet, &lb.name).is_some());
+    target_groups.retain(|tg| parse_target_group_name(fleet, &tg.name).is_some());
     let arns: Vec<String> =
         load_balancers.iter().map(|lb| lb.arn.clone()).chain(target_groups.iter().map(|tg| tg.arn.clone())).collect();
     let tags: BTreeMap<String, Tags> = elbv2::tags_of(&aws.elbv2, &arns).await?.into_iter().collect();
+    let mut lbs = candidates(load_balancers, &tags, fleet, parse_load_balancer_name);
+    let mut tgs = candidates(target_groups, &tags, fleet, parse_target_group_name);
+    let owner = query.owner.cloned().or_else(|| fleet_owner(&lbs, &tgs));
+    let mut other_owners: Vec<Owner> = lbs
+        .iter()
+        .filter(|c| c.marked)
+        .filter_map(|c| c.owner.clone())
+        .chain(tgs.iter().filter(|c| c.marked).filter_map(|c| c.owner.clone()))
+        .filter(|found| Some(found) != owner.as_ref())
+        .collect();
+    other_owners.sort();
+    other_owners.dedup();
+    let mut taken_indexes = keep_owned_by(&mut lbs, owner.as_ref());
+    taken_indexes.extend(keep_owned_by(&mut tgs, owner.as_ref()));
+    let lbs: Vec<(ShardIndex, LoadBalancer)> = lbs.into_iter().filter_map(Candidate::owned).collect();
+    let tgs: Vec<(ShardIndex, TargetGroup)> = tgs.into_iter().filter_map(Candidate::owned).collect();
+    let deleting = lbs
+        .iter()
+        .map(|(_, lb)| &lb.tags)
+        .chain(tgs.iter().map(|(_, tg)| &tg.tags))
+        .any(|t| t.contains_key(TAG_DELETING));
 
     let mut observed = ObservedFleet {
         fleet: fleet.clone(),
@@ -60,15 +91,22 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
         asgs: Vec::new(),
         alarms,
         region_load_balancers,
+        owner,
+        taken_indexes,
+        other_owners,
+        deleting,
     };
-    assemble_shards(&mut observed, owned(load_balancers, &tags, fleet), owned(target_groups, &tags, fleet));
+    assemble_shards(&mut observed, lbs, tgs);
 
     let policy_tags = observed.policy_tags();
     let dns = query.dns.or_else(|| dns_from_tags(&policy_tags));
     let selector = query.asgs.or_else(|| asgs_from_tags(&policy_tags));
     let records = async {
         match &dns {
-            Some(dns) => route53::owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region).await,
+            Some(dns) => {
+                let zone = &dns.hosted_zone_id;
+                route53::owned_records(&aws.route53, zone, fleet, &aws.region, query.depth.zone_may_be_gone).await
+            }
             None => Ok(Vec::new()),
         }
     };
@@ -97,19 +135,58 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     Ok(observed)
 }
 
-/// Resources tagged as this fleet's and Strata's, paired with their shard index.
-fn owned<T: HasArn>(items: Vec<T>, tags: &BTreeMap<String, Tags>, fleet: &FleetName) -> Vec<(ShardIndex, T)> {
+/// A load balancer or target group named exactly like one of the fleet's shards, with what its tags say.
+struct Candidate<T> {
+    index: ShardIndex,
+    item: T,
+    /// Carries Strata's marks for this fleet and shard (fleet, managed-by, shard tags matching the name).
+    marked: bool,
+    owner: Option<Owner>,
+}
+
+impl<T> Candidate<T> {
+    fn owned(self) -> Option<(ShardIndex, T)> {
+        self.marked.then_some((self.index, self.item))
+    }
+}
+
+/// Keeps the candidates that `owner` may act on (its own and unclaimed ones); returns the indexes of the rest.
+fn keep_owned_by<T>(candidates: &mut [Candidate<T>], owner: Option<&Owner>) -> BTreeSet<ShardIndex> {
+    for candidate in candidates.iter_mut().filter(|c| c.marked) {
+        candidate.marked = may_act_on(candidate.owner.as_ref(), owner, true);
+    }
+    candidates.iter().filter(|c| !c.marked).map(|c| c.index).collect()
+}
+
+/// Every resource named exactly like a shard of `fleet`, each with its tags set and whether it carries Strata's
+/// marks for that shard. A name alone is never trusted: one without the marks is someone else's.
+fn candidates<T: HasArn>(
+    items: Vec<T>,
+    tags: &BTreeMap<String, Tags>,
+    fleet: &FleetName,
+    parse_name: fn(&FleetName, &str) -> Option<ShardIndex>,
+) -> Vec<Candidate<T>> {
     items
         .into_iter()
         .filter_map(|mut item| {
-            let tags = tags.get(item.arn())?;
-            let ours = tags.get(TAG_FLEET).map(String::as_str) == Some(fleet.as_str())
-                && tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY);
-            let shard = ShardIndex::parse(tags.get(TAG_SHARD)?)?;
+            let index = parse_name(fleet, item.name())?;
+            let tags = tags.get(item.arn()).cloned().unwrap_or_default();
+            let tag = |key: &str| tags.get(key).map(String::as_str);
+            let marked = tag(TAG_FLEET) == Some(fleet.as_str())
+                && tag(TAG_MANAGED_BY) == Some(MANAGED_BY)
+                && tag(TAG_SHARD).and_then(ShardIndex::parse) == Some(index);
+            let owner = Owner::from_tags(|k| tags.get(k).map(String::as_str));
             item.set_tags(tags.clone());
-            ours.then_some((shard, item))
+            Some(Candidate { index, item, marked, owner })
         })
         .collect()
+}
+
+/// The fleet's owner, as its lowest marked shard says.
+fn fleet_owner(lbs: &[Candidate<LoadBalancer>], tgs: &[Candidate<TargetGroup>]) -> Option<Owner> {
+    let lb_owners = lbs.iter().filter(|c| c.marked).map(|c| (c.index, &c.owner));
+    let tg_owners = tgs.iter().filter(|c| c.marked).map(|c| (c.index, &c.owner));
+    lb_owners.chain(tg_owners).filter_map(|(index, owner)| Some((index, owner.clone()?))).min().map(|(_, owner)| owner)
 }
 
 /// Groups ALBs and TGs by shard. Where racing creates left two ALBs for one shard, the oldest serves and the
@@ -188,14 +265,36 @@ async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Re
     .await
 }
 
+/// Fills each shard's target health (DescribeTargetHealth per target group, concurrent) into an observation
+/// made without it.
+pub async fn read_target_health(aws: &AwsClients, observed: &mut ObservedFleet) -> Result<()> {
+    let arns: Vec<Option<String>> =
+        observed.shards.iter().map(|s| s.target_group.as_ref().map(|tg| tg.arn.clone())).collect();
+    let health = try_join_all(arns.iter().map(|arn| async move {
+        match arn {
+            Some(arn) => elbv2::target_health(&aws.elbv2, arn).await.map(Some),
+            None => Ok(None),
+        }
+    }))
+    .await?;
+    for (shard, health) in observed.shards.iter_mut().zip(health) {
+        shard.health = health;
+    }
+    Ok(())
+}
+
 trait HasArn {
     fn arn(&self) -> &str;
+    fn name(&self) -> &str;
     fn set_tags(&mut self, tags: Tags);
 }
 
 impl HasArn for LoadBalancer {
     fn arn(&self) -> &str {
         &self.arn
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
     fn set_tags(&mut self, tags: Tags) {
         self.tags = tags;
@@ -205,6 +304,9 @@ impl HasArn for LoadBalancer {
 impl HasArn for TargetGroup {
     fn arn(&self) -> &str {
         &self.arn
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
     fn set_tags(&mut self, tags: Tags) {
         self.tags = tags;

@@ -1,21 +1,23 @@
 //! The whole fleet of one region, converged to a spec (Create and Update) or torn down (Delete).
 //! Identity lives in AWS (tags, deterministic names), so every step can be re-run after a crash.
 
+use aws_sdk_elasticloadbalancingv2::types::Tag;
 use aws_sdk_route53::types::ChangeAction;
 use futures::future::try_join_all;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::alarms;
 use crate::attach::detach;
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, batches};
 use crate::dns::{self, as_record_set, change_owned_records};
-use crate::error::{Result, StrataError};
+use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
-use crate::names::{FleetName, ShardIndex, regional_name};
+use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
-use crate::policy::FleetPolicy;
-use crate::shard::{ShardConfig, delete_load_balancer, delete_shard, ensure_shard};
+use crate::plan::scale::format_rfc3339;
+use crate::policy::{FleetPolicy, dns_from_tags};
+use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
 use crate::spec::{FleetSpec, Scheme};
 
 /// What the provisioner reports back (CloudFormation `Fn::GetAtt` data).
@@ -27,9 +29,28 @@ pub struct FleetSummary {
     pub target_group_arns: Vec<String>,
 }
 
-pub async fn observe_spec(aws: &AwsClients, spec: &FleetSpec, depth: Depth) -> Result<ObservedFleet> {
+pub async fn observe_spec(aws: &AwsClients, spec: &FleetSpec, owner: &Owner, depth: Depth) -> Result<ObservedFleet> {
     let dns = DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() };
-    observe(aws, FleetQuery { fleet: &spec.fleet, dns: Some(dns), asgs: Some(spec.asgs.clone()), depth }).await
+    let asgs = Some(spec.asgs.clone());
+    observe(aws, FleetQuery { fleet: &spec.fleet, dns: Some(dns), asgs, depth, owner: Some(owner) }).await
+}
+
+/// One fleet name in a region belongs to one custom resource. Another owner's fleet is refused; an unclaimed
+/// one (made before owners were written) only to a request that may claim it: the Update of the custom
+/// resource whose PhysicalResourceId names it.
+fn check_owner(fleet: &FleetName, region: &str, observed: &ObservedFleet, may_claim: bool) -> Result<()> {
+    if let Some(other) = observed.other_owners.first() {
+        return Err(StrataError::NotOwner(format!(
+            "fleet {fleet} in {region} belongs to {other}; give this fleet another FleetName"
+        )));
+    }
+    if observed.has_unclaimed() && !may_claim {
+        return Err(StrataError::NotOwner(format!(
+            "fleet {fleet} in {region} exists without an owner (made before Strata recorded owners): only the \
+             custom resource that made it may take it, by its next Update or Delete; give this fleet another FleetName"
+        )));
+    }
+    Ok(())
 }
 
 /// Fields of existing shards that differ from the spec and that AWS cannot change in place.
@@ -61,15 +82,30 @@ pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<
     conflicts
 }
 
-/// Create or Update: every resource of DESIGN.md §1 for this region, matching the spec.
-pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&str>) -> Result<FleetSummary> {
+/// Create or Update: every resource of DESIGN.md §1 for this region, matching the spec, for `owner`.
+/// `may_claim`: the request's PhysicalResourceId names this very fleet (an Update), so resources made before
+/// owners were written become `owner`'s. Nothing is changed when the ownership check fails; `fleet_taken` is
+/// set once it has passed (from then on a cut-short Create may have made something).
+pub async fn converge(
+    aws: &AwsClients,
+    spec: &FleetSpec,
+    owner: &Owner,
+    may_claim: bool,
+    scaler_arn: Option<&str>,
+    fleet_taken: &std::sync::atomic::AtomicBool,
+) -> Result<FleetSummary> {
     if let Some(region) = spec.region.as_deref().filter(|r| *r != aws.region) {
         return Err(StrataError::Refused(format!(
             "the spec's Region is {region} but this provisioner runs in {}: deploy one stack per region",
             aws.region
         )));
     }
-    let before = observe_spec(aws, spec, Depth { configuration: true, ..Depth::default() }).await?;
+    let before = observe_spec(aws, spec, owner, Depth { configuration: true, ..Depth::default() }).await?;
+    check_owner(&spec.fleet, &aws.region, &before, may_claim)?;
+    fleet_taken.store(true, std::sync::atomic::Ordering::SeqCst);
+    if before.deleting {
+        return Err(StrataError::Refused(format!("fleet {} is being deleted: wait for its Delete", spec.fleet)));
+    }
     let conflicts = replacement_conflicts(spec, &before);
     if !conflicts.is_empty() {
         return Err(StrataError::Refused(format!(
@@ -79,11 +115,19 @@ pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&st
     }
     let policy = FleetPolicy::from_spec(spec);
     let scaler_arn = spec.scaler_function_arn.as_deref().or(scaler_arn);
-    let config = ShardConfig::from_spec(spec, policy.to_tags());
+    let config = ShardConfig::from_spec(spec, policy.to_tags(), owner);
     let mut indexes: Vec<ShardIndex> = before.shards.iter().filter(|s| !s.is_draining()).map(|s| s.index).collect();
-    indexes.extend((0..spec.limits.min_shards).filter_map(ShardIndex::new));
+    // Up to MinShards, new shards take the lowest indexes whose names nothing else holds.
+    let missing = usize::from(spec.limits.min_shards).saturating_sub(indexes.len());
+    indexes
+        .extend((0..=ShardIndex::MAX).filter_map(ShardIndex::new).filter(|i| before.index_is_free(*i)).take(missing));
     indexes.sort();
     indexes.dedup();
+    // Claiming writes the owner on listeners, alarms and health checks first and on ALBs and target groups
+    // last (in ensure_shard): a claim cut short leaves them unclaimed, and the next Update claims again.
+    if before.has_unclaimed() {
+        claim(aws, &before, owner).await?;
+    }
     try_join_all(
         indexes.iter().map(|index| ensure_shard(&aws.elbv2, &spec.fleet, *index, &config, before.shard(*index))),
     )
@@ -92,13 +136,14 @@ pub async fn converge(aws: &AwsClients, spec: &FleetSpec, scaler_arn: Option<&st
         delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
     }
 
-    let fleet = observe_spec(aws, spec, Depth::default()).await?;
+    let fleet = observe_spec(aws, spec, owner, Depth::default()).await?;
     let settings = FleetSettings {
         fleet: &spec.fleet,
         policy: &policy,
         internet_facing: spec.scheme == Scheme::InternetFacing,
         health_check_path: &spec.health_check.path,
         scaler_arn,
+        owner: Some(owner),
     };
     let attachments = finish_fleet(aws, &settings, &fleet).await?;
     info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.changes.len(), "fleet converged");
@@ -115,40 +160,96 @@ fn summary(spec: &FleetSpec, fleet: &ObservedFleet, region: &str) -> FleetSummar
     }
 }
 
-/// Delete: everything Strata owns for this fleet in this region, in dependency order (records → health
-/// checks → alarms → ASG attachments → listeners → ALBs → TGs), tolerant of what is already gone.
-/// Another region's records and shards are left alone.
-pub async fn teardown(
-    aws: &AwsClients,
-    fleet: &FleetName,
-    dns_location: DnsLocation,
-    asgs: Option<crate::spec::AsgSelector>,
-) -> Result<usize> {
-    let query = FleetQuery { fleet, dns: Some(dns_location.clone()), asgs, depth: Depth::default() };
-    let observed = observe(aws, query).await?;
-    let mine: Vec<_> = observed
-        .records
-        .iter()
-        .filter(|r| r.shard.is_some() || r.region.as_deref() == Some(aws.region.as_str()))
-        .map(|r| (ChangeAction::Delete, as_record_set(r)))
-        .collect();
-    let removed = mine.len();
-    if !mine.is_empty() {
-        change_owned_records(&aws.route53, &dns_location.hosted_zone_id, fleet, mine).await?;
-    }
-    let alb_ids: Vec<&str> = observed
+/// Puts `owner`'s marks on what an unclaimed fleet has besides ALBs and target groups (which `ensure_shard`
+/// claims): listeners, alarms and health checks.
+async fn claim(aws: &AwsClients, fleet: &ObservedFleet, owner: &Owner) -> Result<()> {
+    let name = &fleet.fleet;
+    info!(fleet = %name, owner = %owner, "claiming a fleet made before owners were written");
+    let listeners = fleet.shards.iter().flat_map(|s| s.listeners.iter().map(move |l| (s.index, l.arn.clone())));
+    let tag_listeners = try_join_all(listeners.map(|(index, arn)| async move {
+        let tags = ownership_marks(name, Some(index), Some(owner))
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        aws.elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "AddTags", e))
+    }));
+    let checks = async {
+        let alb_ids = alb_ids(fleet);
+        let checks = dns::fleet_health_checks(&aws.route53, name).await?;
+        let checks = dns::owned_health_checks(&aws.route53, name, checks, Some(owner), true, &alb_ids).await?;
+        try_join_all(checks.iter().map(|c| dns::tag_health_check(&aws.route53, name, c, Some(owner)))).await
+    };
+    futures::try_join!(tag_listeners, checks, alarms::claim_alarms(&aws.cloudwatch, name, &fleet.alarms, owner))?;
+    Ok(())
+}
+
+fn alb_ids(fleet: &ObservedFleet) -> Vec<&str> {
+    fleet
         .shards
         .iter()
         .filter_map(|s| s.load_balancer.as_ref())
-        .chain(&observed.duplicate_load_balancers)
+        .chain(&fleet.duplicate_load_balancers)
         .filter_map(|lb| lb.arn.rsplit('/').next())
-        .collect();
-    for (id, reference) in dns::fleet_health_checks(&aws.route53, fleet).await? {
-        if alb_ids.iter().any(|alb| reference.ends_with(&format!("-{alb}"))) {
-            dns::delete_health_check(&aws.route53, &id).await?;
+        .collect()
+}
+
+/// Delete: everything of `owner`'s fleet in this region, in dependency order (records → health checks →
+/// alarms → ASG attachments → listeners → ALBs → TGs), tolerant of what is already gone. The fleet is marked
+/// first, so the other functions leave it alone, and observed again at the end, so that a record or alarm that
+/// a pass already in flight wrote back is removed too. Another region's records and shards, and anything of
+/// another owner, are left alone; `claim_unowned` (a Delete whose PhysicalResourceId names the fleet) also
+/// removes resources made before owners were written. Returns how many shards were removed.
+pub async fn teardown(
+    aws: &AwsClients,
+    fleet: &FleetName,
+    dns: Option<DnsLocation>,
+    asgs: Option<crate::spec::AsgSelector>,
+    owner: &Owner,
+    claim_unowned: bool,
+) -> Result<usize> {
+    let (mut dns, mut records_are_mine, mut alb_ids, mut removed) = (dns, true, Vec::new(), 0);
+    // A pass of another function that observed the fleet before the mark may write records, alarms or even a
+    // shard back: observe again after each pass, and go on while shards still turn up.
+    for pass in 0..TEARDOWN_PASSES {
+        let query =
+            FleetQuery { fleet, dns: dns.clone(), asgs: asgs.clone(), depth: TEARDOWN_DEPTH, owner: Some(owner) };
+        let mut observed = observe(aws, query).await?;
+        if !claim_unowned {
+            keep_only_owned_by(&mut observed, owner);
+        }
+        // Records cannot carry an owner: they are the fleet's, and so its owner's, unless another owner holds it.
+        records_are_mine &= observed.other_owners.is_empty();
+        dns = dns.or_else(|| dns_from_tags(&observed.policy_tags()));
+        alb_ids.extend(self::alb_ids(&observed).into_iter().map(str::to_owned));
+        let shards_left = !observed.shards.is_empty() || !observed.duplicate_load_balancers.is_empty();
+        mark_deleting(aws, &observed).await?;
+        let records = dns.as_ref().filter(|_| records_are_mine);
+        remove_fleet_extras(aws, &observed, records, owner, claim_unowned, &alb_ids).await?;
+        remove_shards(aws, &observed).await?;
+        removed += observed.shards.len();
+        if pass > 0 && !shards_left {
+            break;
         }
     }
-    alarms::delete_alarms(&aws.cloudwatch, observed.alarms.iter().map(|a| a.name.clone()).collect()).await?;
+    info!(fleet = %fleet, shards = removed, "fleet deleted");
+    Ok(removed)
+}
+
+const TEARDOWN_DEPTH: Depth = Depth { configuration: false, target_health: false, load: false, zone_may_be_gone: true };
+
+/// A Delete observes and removes at most this many times (see `teardown`).
+const TEARDOWN_PASSES: usize = 3;
+
+/// ASG attachments, then every listener and ALB, then the target groups: AWS answers DeleteTargetGroup with
+/// ResourceInUse for a while after the ALB's deletion (for how long is not documented), so the target groups
+/// go last, all at once, and are retried for a few minutes before the Delete gives up.
+async fn remove_shards(aws: &AwsClients, observed: &ObservedFleet) -> Result<()> {
     let owned_tgs: Vec<&str> =
         observed.shards.iter().filter_map(|s| s.target_group.as_ref()).map(|t| t.arn.as_str()).collect();
     for asg in &observed.asgs {
@@ -156,12 +257,100 @@ pub async fn teardown(
             asg.target_group_arns.iter().filter(|t| owned_tgs.contains(&t.as_str())).cloned().collect();
         detach(&aws.autoscaling, &asg.name, &attached).await?;
     }
-    for duplicate in &observed.duplicate_load_balancers {
-        delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
+    let albs =
+        observed.shards.iter().filter_map(|s| s.load_balancer.as_ref()).chain(&observed.duplicate_load_balancers);
+    try_join_all(albs.map(|lb| delete_load_balancer(&aws.elbv2, &lb.arn))).await?;
+    let mut left: Vec<&str> = owned_tgs;
+    for _ in 0..TARGET_GROUP_ROUNDS {
+        let outcomes = try_join_all(left.iter().map(|arn| delete_target_group(&aws.elbv2, arn))).await?;
+        left = left
+            .into_iter()
+            .zip(outcomes)
+            .filter(|(_, o)| *o == TargetGroupDeletion::StillInUse)
+            .map(|(a, _)| a)
+            .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
     }
-    for shard in &observed.shards {
-        delete_shard(&aws.elbv2, shard).await?;
+    Err(StrataError::Aws {
+        service: "elbv2",
+        operation: "DeleteTargetGroup",
+        message: format!(
+            "ResourceInUse: {} target group(s) still in use after their ALBs' deletion; retry the Delete",
+            left.len()
+        ),
+    })
+}
+
+/// Rounds of `delete_target_group`'s own bounded wait (about 16 s each) before a Delete gives up.
+const TARGET_GROUP_ROUNDS: usize = 8;
+
+/// Leaves out what was made before owners were written (a rollback removes only what its own Create made).
+fn keep_only_owned_by(observed: &mut ObservedFleet, owner: &Owner) {
+    let mine =
+        |tags: &crate::model::Tags| Owner::from_tags(|k| tags.get(k).map(String::as_str)).as_ref() == Some(owner);
+    for shard in &mut observed.shards {
+        shard.load_balancer = shard.load_balancer.take().filter(|lb| mine(&lb.tags));
+        shard.target_group = shard.target_group.take().filter(|tg| mine(&tg.tags));
     }
-    info!(fleet = %fleet, shards = observed.shards.len(), records = removed, "fleet deleted");
-    Ok(observed.shards.len())
+    observed.shards.retain(|s| s.load_balancer.is_some() || s.target_group.is_some());
+    observed.duplicate_load_balancers.retain(|lb| mine(&lb.tags));
+}
+
+/// Tags the fleet's ALBs and target groups `strata:deleting` (20 ARNs a call).
+async fn mark_deleting(aws: &AwsClients, observed: &ObservedFleet) -> Result<()> {
+    if observed.shards.is_empty() {
+        return Ok(());
+    }
+    let arns: Vec<String> = observed
+        .shards
+        .iter()
+        .flat_map(|s| {
+            s.load_balancer.iter().map(|lb| lb.arn.clone()).chain(s.target_group.iter().map(|t| t.arn.clone()))
+        })
+        .collect();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let tag = Tag::builder().key(TAG_DELETING).value(format_rfc3339(now)).build();
+    try_join_all(
+        batches(&arns, crate::aws::elbv2::DESCRIBE_BATCH)
+            .map(|chunk| aws.elbv2.add_tags().set_resource_arns(Some(chunk.to_vec())).tags(tag.clone()).send()),
+    )
+    .await
+    .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    Ok(())
+}
+
+/// The fleet's records of this region (when `dns` is given), its health checks and alarms.
+async fn remove_fleet_extras(
+    aws: &AwsClients,
+    observed: &ObservedFleet,
+    dns: Option<&DnsLocation>,
+    owner: &Owner,
+    claim_unowned: bool,
+    alb_ids: &[String],
+) -> Result<()> {
+    let fleet = &observed.fleet;
+    if let Some(dns) = dns {
+        let mine: Vec<_> = observed
+            .records
+            .iter()
+            .filter(|r| r.shard.is_some() || r.region.as_deref() == Some(aws.region.as_str()))
+            .map(|r| (ChangeAction::Delete, as_record_set(r)))
+            .collect();
+        if !mine.is_empty() {
+            change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region, mine).await?;
+        }
+    } else if !observed.other_owners.is_empty() {
+        warn!(fleet = %fleet, "records left alone: another custom resource holds this fleet");
+    }
+    let alb_ids: Vec<&str> = alb_ids.iter().map(String::as_str).collect();
+    let checks = dns::fleet_health_checks(&aws.route53, fleet).await?;
+    let checks = dns::owned_health_checks(&aws.route53, fleet, checks, Some(owner), claim_unowned, &alb_ids).await?;
+    for check in checks {
+        dns::delete_health_check(&aws.route53, &check.id).await?;
+    }
+    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &observed.alarms, Some(owner), claim_unowned).await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
+use crate::plan::guard;
 use crate::plan::weights::{ShardCapacity, WeightChange, plan_weights};
 use crate::policy::{FleetPolicy, dns_from_tags};
 use crate::spec::Rebalancing;
@@ -72,13 +73,31 @@ pub fn imbalance(fleet: &ObservedFleet) -> Option<f64> {
 /// ListResourceRecordSets walk). docs/benchmarks.md has the measured counts.
 pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Result<RebalanceReport> {
     let depth = Depth { target_health: true, load: true, ..Depth::default() };
-    let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth }).await?;
+    let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
+    if observed.deleting {
+        info!(fleet = %fleet, "the fleet is being deleted: weights left alone");
+        let reason = "the fleet is being deleted";
+        return Ok(RebalanceReport {
+            fleet: fleet.clone(),
+            changes: Vec::new(),
+            reason,
+            records_written: 0,
+            imbalance: None,
+            dry_run,
+        });
+    }
     let tags = observed.policy_tags();
     let params = FleetPolicy::from_tags(&tags).map(|p| p.rebalancing).unwrap_or_else(|| {
         warn!(fleet = %fleet, "no complete policy tags on the fleet's ALBs: default rebalancing parameters");
         Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 }
     });
-    let plan = plan_weights(&capacities(&observed), &params);
+    let mut plan = plan_weights(&capacities(&observed), &params);
+    let proposed: Vec<_> = plan.changes.iter().map(|c| (c.index, c.to)).collect();
+    if let Err(why) = guard::check(&guard::weights_after(&observed, &proposed)) {
+        warn!(fleet = %fleet, why, "weight change refused by the guard");
+        plan.changes.clear();
+        plan.reason = "refused by the weight guard";
+    }
     let imbalance = imbalance(&observed);
     let mut records_written = 0;
     if !plan.changes.is_empty() && !dry_run {
@@ -97,7 +116,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
             })
             .collect();
         records_written = changes.len();
-        change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, changes).await?;
+        change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region, changes).await?;
     }
     for change in &plan.changes {
         info!(fleet = %fleet, shard = %change.index, from = ?change.from, to = change.to, dry_run, "weight change");

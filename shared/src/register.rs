@@ -65,7 +65,12 @@ pub async fn reconcile(
     strays: StrayScope,
     dry_run: bool,
 ) -> Result<RegistrarReport> {
-    let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default() }).await?;
+    let observed =
+        observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default(), owner: None }).await?;
+    if observed.deleting {
+        info!(fleet = %fleet, "the fleet is being deleted: nothing to place");
+        return Ok(RegistrarReport { fleet: fleet.clone(), changes: Vec::new(), no_target_room: Vec::new(), dry_run });
+    }
     let Some(policy) = FleetPolicy::from_tags(&observed.policy_tags()) else {
         warn!(fleet = %fleet, "the fleet has no complete policy tags (being built?): nothing to place");
         return Ok(RegistrarReport { fleet: fleet.clone(), changes: Vec::new(), no_target_room: Vec::new(), dry_run });

@@ -14,12 +14,13 @@ use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
 use crate::names::{
-    FleetName, STATE_DRAINING, ShardIndex, ShardNames, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
+    FleetAlarm, FleetName, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
 };
-use crate::observe::{Depth, FleetQuery, observe};
+use crate::observe::{Depth, FleetQuery, observe, read_target_health};
+use crate::plan::guard;
 use crate::plan::scale::{ScalePlan, ScaleStep, ScaleTrigger, format_rfc3339, plan_scale};
 use crate::policy::FleetPolicy;
-use crate::shard::{ShardConfig, delete_load_balancer, delete_shard, ensure_shard};
+use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
 use crate::telemetry::Metrics;
 
 /// Deployment-wide settings of the scaler.
@@ -28,7 +29,7 @@ pub struct ScalerSettings {
     pub dry_run: bool,
     /// Alias records answer with a 60 s TTL; the drain wait is this plus the deregistration delay.
     pub alias_ttl_seconds: u32,
-    /// This function's ARN: the alarms it (re)writes act on it.
+    /// The action of the alarms it (re)writes: the alarm topic (`STRATA_ALARM_TOPIC_ARN`) or this function.
     pub scaler_arn: Option<String>,
 }
 
@@ -39,9 +40,15 @@ pub struct ScaleReport {
     pub dry_run: bool,
 }
 
-async fn observe_fleet(aws: &AwsClients, fleet: &FleetName) -> Result<ObservedFleet> {
-    observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth { configuration: true, ..Depth::default() } })
-        .await
+/// The fleet with what the scaler decides on: configuration to clone, and target health where a drain or a
+/// removal is weighed (the weight guard never lets the last shard with healthy targets go).
+async fn observe_fleet(aws: &AwsClients, fleet: &FleetName, trigger: ScaleTrigger) -> Result<ObservedFleet> {
+    let depth = Depth { configuration: true, ..Depth::default() };
+    let mut observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
+    if trigger == ScaleTrigger::In || observed.shards.iter().any(|s| s.is_draining()) {
+        read_target_health(aws, &mut observed).await?;
+    }
+    Ok(observed)
 }
 
 pub async fn scale(
@@ -52,7 +59,12 @@ pub async fn scale(
     now: i64,
     settings: &ScalerSettings,
 ) -> Result<ScaleReport> {
-    let observed = observe_fleet(aws, fleet).await?;
+    let observed = observe_fleet(aws, fleet, trigger).await?;
+    if observed.deleting {
+        let plan = ScalePlan { steps: Vec::new(), notes: vec!["the fleet is being deleted: nothing to do".into()] };
+        info!(fleet = %fleet, "the fleet is being deleted: nothing to do");
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
+    }
     let Some(policy) = FleetPolicy::from_tags(&observed.policy_tags()) else {
         return Err(StrataError::Config(format!(
             "fleet {fleet} has no complete policy tags: has the provisioner built it?"
@@ -86,7 +98,12 @@ pub async fn scale(
     }
     // Everything around the shards follows from them: attachments, health checks, alarms, records.
     // What follows needs the shards and records, not their configuration.
-    let after = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default() }).await?;
+    let after = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default(), owner: None }).await?;
+    if after.deleting {
+        // The fleet's Delete started while this pass ran: write no records or alarms behind it.
+        info!(fleet = %fleet, "the fleet is being deleted: not finishing");
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false });
+    }
     for duplicate in &after.duplicate_load_balancers {
         delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
     }
@@ -102,6 +119,7 @@ pub async fn scale(
         internet_facing,
         health_check_path: &health_check_path,
         scaler_arn: scaler_arn.as_deref(),
+        owner: after.owner.as_ref(),
     };
     finish_fleet(aws, &fleet_settings, &after).await?;
     let count = |f: fn(&ScaleStep) -> bool| plan.steps.iter().filter(|s| f(s)).count() as u64;
@@ -129,7 +147,7 @@ async fn apply_step(
             if let (ScaleStep::Create { .. }, Some(id)) = (step, trigger_id) {
                 tags.insert(TAG_TRIGGER.to_owned(), id.to_owned());
             }
-            let config = ShardConfig::cloned_from(template, tags)
+            let config = ShardConfig::cloned_from(template, tags, observed.owner.clone())
                 .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))?;
             ensure_shard(&aws.elbv2, fleet, index, &config, observed.shard(index)).await?;
         }
@@ -149,7 +167,18 @@ async fn drain(
     trigger_id: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    if let Some(lb) = observed.shard(index).and_then(|s| s.load_balancer.as_ref()) {
+    // The planner chose this shard through the same guard; checked again where the weight is written.
+    guard::may_drain(observed, index)
+        .map_err(|why| StrataError::Refused(format!("shard {index} not drained: {why}")))?;
+    // The mark goes on the ALB and the TG in one call, so a TG left without its ALB is still known as draining.
+    let shard = observed.shard(index);
+    let marked: Vec<String> = shard
+        .and_then(|s| s.load_balancer.as_ref())
+        .map(|lb| lb.arn.clone())
+        .into_iter()
+        .chain(shard.and_then(|s| s.target_group.as_ref()).map(|tg| tg.arn.clone()))
+        .collect();
+    if !marked.is_empty() {
         let mut tags = vec![(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))];
         if let Some(id) = trigger_id {
             tags.push((TAG_DRAIN_TRIGGER, id.to_owned()));
@@ -157,7 +186,7 @@ async fn drain(
         let tags = tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         aws.elbv2
             .add_tags()
-            .resource_arns(&lb.arn)
+            .set_resource_arns(Some(marked))
             .set_tags(Some(tags))
             .send()
             .await
@@ -174,7 +203,7 @@ async fn drain(
         })
         .collect();
     if !zeroed.is_empty() {
-        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, zeroed).await?;
+        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, &aws.region, zeroed).await?;
     }
     Ok(())
 }
@@ -189,22 +218,36 @@ async fn remove(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy
         .map(|r| (ChangeAction::Delete, as_record_set(r)))
         .collect();
     if !records.is_empty() {
-        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, fleet, records).await?;
+        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, fleet, &aws.region, records).await?;
     }
     let Some(shard) = observed.shard(index) else { return Ok(()) };
     if let Some(lb) = &shard.load_balancer {
         let alb_id = lb.arn.rsplit('/').next().unwrap_or_default();
-        for (id, reference) in dns::fleet_health_checks(&aws.route53, fleet).await? {
-            if reference.ends_with(&format!("-{index}-{alb_id}")) {
-                dns::delete_health_check(&aws.route53, &id).await?;
-            }
+        let checks: Vec<_> = dns::fleet_health_checks(&aws.route53, fleet)
+            .await?
+            .into_iter()
+            .filter(|c| c.shard == index && c.alb_id == alb_id)
+            .collect();
+        let owner = observed.owner.as_ref();
+        for check in dns::owned_health_checks(&aws.route53, fleet, checks, owner, true, &[alb_id]).await? {
+            dns::delete_health_check(&aws.route53, &check.id).await?;
         }
     }
-    alarms::delete_alarms(&aws.cloudwatch, vec![ShardNames::new(fleet, index).requests_high_alarm]).await?;
+    let alarm: Vec<_> = observed.alarms.iter().filter(|a| a.kind == FleetAlarm::RequestsHigh(index)).cloned().collect();
+    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &alarm, observed.owner.as_ref(), true).await?;
     if let Some(tg) = &shard.target_group {
         for asg in observed.asgs.iter().filter(|a| a.target_group_arns.contains(&tg.arn)) {
             detach(&aws.autoscaling, &asg.name, std::slice::from_ref(&tg.arn)).await?;
         }
     }
-    delete_shard(&aws.elbv2, shard).await
+    if let Some(lb) = &shard.load_balancer {
+        delete_load_balancer(&aws.elbv2, &lb.arn).await?;
+    }
+    if let Some(tg) = &shard.target_group
+        && delete_target_group(&aws.elbv2, &tg.arn).await? == TargetGroupDeletion::StillInUse
+    {
+        // Marked draining like its ALB was: the next pass removes it, never rebuilds it.
+        warn!(fleet = %fleet, shard = %index, target_group = %tg.name, "target group still in use after its ALB's deletion: left for the next pass");
+    }
+    Ok(())
 }

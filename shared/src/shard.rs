@@ -1,16 +1,22 @@
 //! Building, updating and removing one shard (ALB + listeners + target group). Every step first looks at what
 //! exists, so a retry after a crash or a timeout finishes the shard instead of duplicating it.
 
+use std::time::Duration;
+
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use elbv2::types::{
     Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetTypeEnum,
 };
 
+use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGET_GROUP_DEFAULTS};
 use crate::aws::elbv2 as read;
+use crate::error::StrataError;
 use crate::error::{Result, aws_error};
 use crate::model::{Shard, Tags};
-use crate::names::{FleetName, MANAGED_BY, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD};
+use crate::names::{
+    FleetName, Owner, ShardIndex, ShardNames, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, TAG_POLICY_PREFIX, ownership_marks,
+};
 use crate::spec::FleetSpec;
 
 /// Everything a shard is made of; from the spec (provisioner) or cloned from a serving shard (scaler).
@@ -34,10 +40,12 @@ pub struct ShardConfig {
     pub target_group_attributes: Tags,
     /// Tags for the ALB beyond ownership (full keys): the fleet policy, the trigger that made it.
     pub load_balancer_tags: Tags,
+    /// The custom resource the fleet belongs to (`None` only for a fleet made before owners were written).
+    pub owner: Option<Owner>,
 }
 
 impl ShardConfig {
-    pub fn from_spec(spec: &FleetSpec, policy_tags: Tags) -> Self {
+    pub fn from_spec(spec: &FleetSpec, policy_tags: Tags, owner: &Owner) -> Self {
         let load_balancer_attributes = [
             ("load_balancing.cross_zone.enabled", "true"),
             ("routing.http.drop_invalid_header_fields.enabled", "true"),
@@ -68,6 +76,7 @@ impl ShardConfig {
             unhealthy_threshold: i32::from(spec.health_check.unhealthy_threshold),
             target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             load_balancer_tags: policy_tags,
+            owner: Some(owner.clone()),
         }
     }
 }
@@ -75,8 +84,8 @@ impl ShardConfig {
 impl ShardConfig {
     /// A new shard's configuration, read from a serving shard observed with `Depth::configuration`, so that
     /// shards never drift: subnets, security groups, scheme, IP type, ALB attributes, certificates (default and
-    /// extra), TLS policy, target group settings and attributes.
-    pub fn cloned_from(shard: &Shard, load_balancer_tags: Tags) -> Option<Self> {
+    /// extra), TLS policy, target group settings and attributes (but not [`NOT_CLONED_LOAD_BALANCER_KEYS`]).
+    pub fn cloned_from(shard: &Shard, load_balancer_tags: Tags, owner: Option<Owner>) -> Option<Self> {
         let lb = shard.load_balancer.as_ref()?;
         let tg = shard.target_group.as_ref()?;
         let https = shard.listeners.iter().find(|l| l.port == 443)?;
@@ -86,7 +95,12 @@ impl ShardConfig {
             security_group_ids: lb.security_group_ids.clone(),
             scheme: lb.scheme.clone(),
             ip_address_type: lb.ip_address_type.clone(),
-            load_balancer_attributes: lb.attributes.clone(),
+            load_balancer_attributes: lb
+                .attributes
+                .iter()
+                .filter(|(k, _)| !NOT_CLONED_LOAD_BALANCER_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             certificate_arns: https.certificate_arns.clone(),
             ssl_policy: https.ssl_policy.clone().unwrap_or_else(|| crate::spec::DEFAULT_SSL_POLICY.to_owned()),
             target_type: tg.target_type.clone(),
@@ -97,19 +111,9 @@ impl ShardConfig {
             unhealthy_threshold: tg.unhealthy_threshold,
             target_group_attributes: tg.attributes.clone(),
             load_balancer_tags,
+            owner,
         })
     }
-}
-
-fn ownership_tags(fleet: &FleetName, index: ShardIndex) -> Vec<Tag> {
-    [
-        (TAG_FLEET, fleet.as_str().to_owned()),
-        (TAG_SHARD, index.get().to_string()),
-        (TAG_MANAGED_BY, MANAGED_BY.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-    .collect()
 }
 
 fn tags_from(map: &Tags) -> Vec<Tag> {
@@ -127,20 +131,30 @@ pub async fn ensure_shard(
     existing: Option<&Shard>,
 ) -> Result<(String, String)> {
     let names = ShardNames::new(fleet, index);
+    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
     let target_group = async {
         match existing.and_then(|s| s.target_group.as_ref()) {
             Some(tg) => {
+                if drifted(&tg.tags, &marks) {
+                    add_tags(client, &tg.arn, &marks).await?;
+                }
                 if health_check_drifted(tg, config) {
                     update_target_group(client, &tg.arn, config).await?;
                 }
-                if drifted(&tg.attributes, &config.target_group_attributes) {
-                    set_target_group_attributes(client, &tg.arn, &config.target_group_attributes).await?;
-                }
+                let changed = attributes::changes(&tg.attributes, &config.target_group_attributes);
+                set_target_group_attributes(client, &tg.arn, &changed).await?;
                 Ok(tg.arn.clone())
             }
             None => {
-                let arn = create_target_group(client, fleet, index, &names.target_group, config).await?;
-                set_target_group_attributes(client, &arn, &config.target_group_attributes).await?;
+                let arn = create_target_group(client, &names.target_group, config, &marks).await?;
+                verify_marks(client, &arn, &names.target_group, &marks).await?;
+                let fresh = attributes::defaults(TARGET_GROUP_DEFAULTS);
+                set_target_group_attributes(
+                    client,
+                    &arn,
+                    &attributes::changes(&fresh, &config.target_group_attributes),
+                )
+                .await?;
                 Ok(arn)
             }
         }
@@ -148,23 +162,41 @@ pub async fn ensure_shard(
     let load_balancer = async {
         match existing.and_then(|s| s.load_balancer.as_ref()) {
             Some(lb) => {
-                if drifted(&lb.tags, &config.load_balancer_tags) {
+                let mut desired = marks.clone();
+                desired.extend(config.load_balancer_tags.clone());
+                if drifted(&lb.tags, &desired) {
+                    add_tags(client, &lb.arn, &desired).await?;
+                }
+                // A policy key the spec no longer has (an ASG tag removed, a shorter ASG list) must not be obeyed.
+                let stale: Vec<String> = lb
+                    .tags
+                    .keys()
+                    .filter(|k| k.starts_with(TAG_POLICY_PREFIX) && !config.load_balancer_tags.contains_key(*k))
+                    .cloned()
+                    .collect();
+                if !stale.is_empty() {
                     client
-                        .add_tags()
+                        .remove_tags()
                         .resource_arns(&lb.arn)
-                        .set_tags(Some(tags_from(&config.load_balancer_tags)))
+                        .set_tag_keys(Some(stale))
                         .send()
                         .await
-                        .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+                        .map_err(|e| aws_error("elbv2", "RemoveTags", e))?;
                 }
-                if drifted(&lb.attributes, &config.load_balancer_attributes) {
-                    set_load_balancer_attributes(client, &lb.arn, &config.load_balancer_attributes).await?;
-                }
+                let changed = attributes::changes(&lb.attributes, &config.load_balancer_attributes);
+                set_load_balancer_attributes(client, &lb.arn, &changed).await?;
                 Ok::<_, crate::error::StrataError>((lb.arn.clone(), false))
             }
             None => {
-                let arn = create_load_balancer(client, fleet, index, &names.load_balancer, config).await?;
-                set_load_balancer_attributes(client, &arn, &config.load_balancer_attributes).await?;
+                let arn = create_load_balancer(client, &names.load_balancer, config, &marks).await?;
+                verify_marks(client, &arn, &names.load_balancer, &marks).await?;
+                let fresh = attributes::defaults(ALB_DEFAULTS);
+                set_load_balancer_attributes(
+                    client,
+                    &arn,
+                    &attributes::changes(&fresh, &config.load_balancer_attributes),
+                )
+                .await?;
                 Ok((arn, true))
             }
         }
@@ -176,8 +208,33 @@ pub async fn ensure_shard(
         (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
         _ => None,
     };
-    ensure_listeners(client, &lb_arn, &tg_arn, config, &ownership_tags(fleet, index), known).await?;
+    ensure_listeners(client, &lb_arn, &tg_arn, config, &tags_from(&marks), known).await?;
     Ok((lb_arn, tg_arn))
+}
+
+/// A create that names an existing resource answers with it (AWS's idempotency: same name and settings), and a
+/// name alone is never trusted: before anything else is changed, the resource must carry exactly this shard's
+/// marks, its owner's included (a racing Create of the same fleet name by another stack stops here).
+async fn verify_marks(client: &elbv2::Client, arn: &str, name: &str, marks: &Tags) -> Result<()> {
+    let tags = read::tags_of(client, &[arn.to_owned()]).await?.into_iter().next().map(|(_, t)| t).unwrap_or_default();
+    let foreign_owner = [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k));
+    if drifted(&tags, marks) || foreign_owner {
+        return Err(StrataError::Refused(format!(
+            "{name} exists and is not this fleet's (its tags are not this shard's): Strata leaves it alone"
+        )));
+    }
+    Ok(())
+}
+
+async fn add_tags(client: &elbv2::Client, arn: &str, tags: &Tags) -> Result<()> {
+    client
+        .add_tags()
+        .resource_arns(arn)
+        .set_tags(Some(tags_from(tags)))
+        .send()
+        .await
+        .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    Ok(())
 }
 
 /// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
@@ -192,13 +249,13 @@ fn health_check_drifted(tg: &crate::model::TargetGroup, config: &ShardConfig) ->
         || tg.unhealthy_threshold != config.unhealthy_threshold
 }
 
-async fn create_target_group(
-    client: &elbv2::Client,
-    fleet: &FleetName,
-    index: ShardIndex,
-    name: &str,
-    config: &ShardConfig,
-) -> Result<String> {
+/// AWS's default HTTP health check timeout (5 s) unless the interval is that short: the timeout must be
+/// smaller than the interval (ELBv2 CreateTargetGroup / ModifyTargetGroup), and the interval can be 5 s.
+pub fn health_check_timeout(interval_seconds: i32) -> i32 {
+    (interval_seconds - 1).clamp(2, 5)
+}
+
+async fn create_target_group(client: &elbv2::Client, name: &str, config: &ShardConfig, marks: &Tags) -> Result<String> {
     let created = client
         .create_target_group()
         .name(name)
@@ -209,15 +266,17 @@ async fn create_target_group(
         .health_check_protocol(ProtocolEnum::Http)
         .health_check_path(&config.health_check_path)
         .health_check_interval_seconds(config.health_check_interval_seconds)
+        .health_check_timeout_seconds(health_check_timeout(config.health_check_interval_seconds))
         .healthy_threshold_count(config.healthy_threshold)
         .unhealthy_threshold_count(config.unhealthy_threshold)
         .matcher(Matcher::builder().http_code("200").build())
-        .set_tags(Some(ownership_tags(fleet, index)))
+        .set_tags(Some(tags_from(marks)))
         .send()
         .await;
     match created {
         Ok(out) => Ok(out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_owned()),
-        // A concurrent invocation made it first: TG names are unique per region, so it is ours to use.
+        // A concurrent invocation may have made it first (with other settings, since AWS answers an identical
+        // create with the existing one): `verify_marks` decides whether it is this shard's.
         Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_target_group_name_exception()) => {
             let found = client
                 .describe_target_groups()
@@ -237,6 +296,7 @@ async fn update_target_group(client: &elbv2::Client, arn: &str, config: &ShardCo
         .target_group_arn(arn)
         .health_check_path(&config.health_check_path)
         .health_check_interval_seconds(config.health_check_interval_seconds)
+        .health_check_timeout_seconds(health_check_timeout(config.health_check_interval_seconds))
         .healthy_threshold_count(config.healthy_threshold)
         .unhealthy_threshold_count(config.unhealthy_threshold)
         .send()
@@ -245,27 +305,29 @@ async fn update_target_group(client: &elbv2::Client, arn: &str, config: &ShardCo
     Ok(())
 }
 
-async fn set_target_group_attributes(client: &elbv2::Client, arn: &str, attributes: &Tags) -> Result<()> {
-    let attrs =
-        attributes.iter().map(|(k, v)| elbv2::types::TargetGroupAttribute::builder().key(k).value(v).build()).collect();
-    client
-        .modify_target_group_attributes()
-        .target_group_arn(arn)
-        .set_attributes(Some(attrs))
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "ModifyTargetGroupAttributes", e))?;
+/// Sends `changed` (only what differs) in calls of at most 20 attributes, as AWS allows.
+async fn set_target_group_attributes(client: &elbv2::Client, arn: &str, changed: &Tags) -> Result<()> {
+    for batch in attributes::batches(changed) {
+        let attrs =
+            batch.iter().map(|(k, v)| elbv2::types::TargetGroupAttribute::builder().key(k).value(v).build()).collect();
+        client
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .set_attributes(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "ModifyTargetGroupAttributes", e))?;
+    }
     Ok(())
 }
 
 async fn create_load_balancer(
     client: &elbv2::Client,
-    fleet: &FleetName,
-    index: ShardIndex,
     name: &str,
     config: &ShardConfig,
+    marks: &Tags,
 ) -> Result<String> {
-    let mut tags = ownership_tags(fleet, index);
+    let mut tags = tags_from(marks);
     tags.extend(tags_from(&config.load_balancer_tags));
     let created = client
         .create_load_balancer()
@@ -277,26 +339,36 @@ async fn create_load_balancer(
         .set_security_groups(Some(config.security_group_ids.clone()).filter(|s| !s.is_empty()))
         .set_tags(Some(tags))
         .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "CreateLoadBalancer", e))?;
-    Ok(created.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default().to_owned())
+        .await;
+    match created {
+        Ok(out) => Ok(out.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default().to_owned()),
+        // Made first with other settings (a racing create): `verify_marks` decides whether it is this shard's.
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_load_balancer_name_exception()) => {
+            let found = client
+                .describe_load_balancers()
+                .names(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("elbv2", "DescribeLoadBalancers", e))?;
+            Ok(found.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default().to_owned())
+        }
+        Err(err) => Err(aws_error("elbv2", "CreateLoadBalancer", err)),
+    }
 }
 
-async fn set_load_balancer_attributes(client: &elbv2::Client, arn: &str, attributes: &Tags) -> Result<()> {
-    if attributes.is_empty() {
-        return Ok(());
+/// Sends `changed` (only what differs) in calls of at most 20 attributes, as AWS allows.
+async fn set_load_balancer_attributes(client: &elbv2::Client, arn: &str, changed: &Tags) -> Result<()> {
+    for batch in attributes::batches(changed) {
+        let attrs =
+            batch.iter().map(|(k, v)| elbv2::types::LoadBalancerAttribute::builder().key(k).value(v).build()).collect();
+        client
+            .modify_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .set_attributes(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "ModifyLoadBalancerAttributes", e))?;
     }
-    let attrs = attributes
-        .iter()
-        .map(|(k, v)| elbv2::types::LoadBalancerAttribute::builder().key(k).value(v).build())
-        .collect();
-    client
-        .modify_load_balancer_attributes()
-        .load_balancer_arn(arn)
-        .set_attributes(Some(attrs))
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "ModifyLoadBalancerAttributes", e))?;
     Ok(())
 }
 
@@ -422,16 +494,59 @@ pub async fn delete_shard(client: &elbv2::Client, shard: &Shard) -> Result<()> {
     if let Some(lb) = &shard.load_balancer {
         delete_load_balancer(client, &lb.arn).await?;
     }
-    if let Some(tg) = &shard.target_group {
-        // DeleteTargetGroup succeeds for a TG that no longer exists.
-        client
-            .delete_target_group()
-            .target_group_arn(&tg.arn)
-            .send()
-            .await
-            .map_err(|e| aws_error("elbv2", "DeleteTargetGroup", e))?;
+    if let Some(tg) = &shard.target_group
+        && delete_target_group(client, &tg.arn).await? == TargetGroupDeletion::StillInUse
+    {
+        return Err(crate::error::StrataError::Aws {
+            service: "elbv2",
+            operation: "DeleteTargetGroup",
+            message: format!(
+                "ResourceInUse: target group {} still in use after its ALB's deletion; retry later",
+                tg.name
+            ),
+        });
     }
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetGroupDeletion {
+    Deleted,
+    /// AWS still answered ResourceInUse when the bounded wait ended.
+    StillInUse,
+}
+
+/// AWS answers ResourceInUse for a while after the TG's ALB (and so its listeners) was deleted.
+const TARGET_GROUP_IN_USE_RETRIES: [Duration; 6] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// Deletes a TG, retrying ResourceInUse with backoff for about 16 s in all; a TG that is gone counts as deleted
+/// (DeleteTargetGroup succeeds for it).
+pub async fn delete_target_group(client: &elbv2::Client, arn: &str) -> Result<TargetGroupDeletion> {
+    let mut waits = TARGET_GROUP_IN_USE_RETRIES.iter();
+    loop {
+        let deleted = client.delete_target_group().target_group_arn(arn).send().await;
+        match deleted {
+            Ok(_) => return Ok(TargetGroupDeletion::Deleted),
+            // moto's answer for a TG already gone (AWS succeeds): a retry after a lost answer meets it.
+            Err(err) if err.as_service_error().is_some_and(|e| e.meta().code() == Some("TargetGroupNotFound")) => {
+                return Ok(TargetGroupDeletion::Deleted);
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+                match waits.next() {
+                    Some(wait) => tokio::time::sleep(*wait).await,
+                    None => return Ok(TargetGroupDeletion::StillInUse),
+                }
+            }
+            Err(err) => return Err(aws_error("elbv2", "DeleteTargetGroup", err)),
+        }
+    }
 }
 
 pub async fn delete_load_balancer(client: &elbv2::Client, arn: &str) -> Result<()> {

@@ -86,8 +86,8 @@ fn clear(result: Result<impl std::fmt::Debug, StrataError>) -> Result<(), TestCa
 fn decode_all(event: &Value) -> Result<(), TestCaseError> {
     clear(decode_alarm(event))?;
     clear(decode_scale(event, "us-east-1", Some("123456789012")))?;
-    clear(decode_rebalance(event))?;
-    clear(decode_asg_event(event, "us-east-1"))?;
+    clear(decode_rebalance(event, Some("123456789012")))?;
+    clear(decode_asg_event(event, "us-east-1", Some("123456789012")))?;
     clear(CustomResourceRequest::from_json(event))?;
     clear(FleetSpec::from_properties(event))?;
     if let Some(props) = event.get("ResourceProperties") {

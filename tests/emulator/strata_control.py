@@ -7,22 +7,34 @@ GET  /_strata/calls    -> every AWS call served so far, in order: [{"service", "
 POST /_strata/presign  {"bucket", "key"} -> {"url"}: a pre-signed S3 PUT URL (a CloudFormation ResponseURL)
 GET  /_strata/object?bucket=B&key=K -> that S3 object's body (404 if absent)
 GET|POST /_strata/faults          fault injection (see strata_faults.py)
+GET|POST /_strata/transients      {"target_group_in_use_seconds"}: AWS's transients (see strata_strict.py)
+GET|POST /_strata/iam {"parameters"?: {name: value}, "template"?: path,
+                       "principals"?: [{"access_key_id", "name", "role_name", "policy"}]}
+                       -> the roles enforced (see strata_iam.py); the seed sets the HostedZoneId parameter
 POST /_strata/stop-instances {"region", "asg", "count"} -> {"stopped": [ids]}: instances that fail health checks
+PUT  /_strata/cloudformation/<key>  a ResponseURL on the emulator (as `make local` writes in its events): the body
+                       is kept and printed on stdout as `CloudFormation received: <body>`
+GET  /_strata/cloudformation -> every answer PUT so far, in order: [{"key", "body"}]
 """
 
 import json
+import threading
 
 import boto3
 from werkzeug.wrappers import Request, Response
 
 from strata_faithful import CALLS
 from strata_faults import FAULTS
+import strata_strict
+from strata_iam import PRINCIPALS
 
 
 class ControlEndpoints:
     def __init__(self, inner):
         self.inner = inner
         self.endpoint = None  # set once the server knows its port
+        self.cfn_answers = []
+        self.cfn_lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -46,8 +58,18 @@ class ControlEndpoints:
             if request.method == "POST":
                 FAULTS.configure(request.get_json())
             return json_response(FAULTS.snapshot())
+        if path == "/_strata/transients":
+            if request.method == "POST":
+                return json_response(strata_strict.configure(request.get_json()))
+            return json_response(strata_strict.snapshot())
+        if path == "/_strata/iam":
+            if request.method == "POST":
+                return json_response(PRINCIPALS.configure(request.get_json()))
+            return json_response(PRINCIPALS.snapshot())
         if path == "/_strata/stop-instances":
             return json_response(self.stop_instances(request.get_json()))
+        if path.startswith("/_strata/cloudformation"):
+            return self.cloudformation(path, request)
         if path == "/_strata/object":
             return self.read_object(request.args["bucket"], request.args["key"])
         return json_response({"error": f"no control endpoint {path}"}, 404)
@@ -78,6 +100,8 @@ class ControlEndpoints:
             sg_id = ec2.create_security_group(GroupName=sg_name, Description="ALB", VpcId=vpc_id)["GroupId"]
         cert_arn = self.client("acm", region).request_certificate(DomainName="*.example.com")["CertificateArn"]
         zone_id = self.hosted_zone(spec.get("zone", "example.com"))
+        # The Strata stack of these tests is deployed for this zone (the template's HostedZoneId parameter).
+        PRINCIPALS.configure({"parameters": {"HostedZoneId": zone_id}})
         asg_names = self.seed_asgs(region, subnet_ids, spec.get("asgs", []))
         return {
             "region": region,
@@ -146,6 +170,21 @@ class ControlEndpoints:
             "put_object", Params={"Bucket": spec["bucket"], "Key": spec["key"]}, ExpiresIn=7200
         )
         return {"url": url}
+
+    def cloudformation(self, path, request):
+        """CloudFormation's side of a custom resource: what the function PUT to its ResponseURL."""
+        if request.method != "PUT":
+            with self.cfn_lock:
+                return json_response(list(self.cfn_answers))
+        key = path[len("/_strata/cloudformation/"):]
+        body = request.get_data(as_text=True)
+        with self.cfn_lock:
+            self.cfn_answers.append({"key": key, "body": body})
+        try:
+            print(f"CloudFormation received: {body}", flush=True)
+        except (BrokenPipeError, ValueError):
+            pass  # a harness that stopped reading the emulator's output: the answer is still kept
+        return Response(b"", status=200)
 
     def read_object(self, bucket, key):
         s3 = self.client("s3")

@@ -30,8 +30,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import strata_control
+import strata_defaults
 import strata_faithful
 import strata_faults
+import strata_validate
 
 CBOR_PATH_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 JSON_TARGET_PREFIX = "GraniteServiceVersion20100801."
@@ -164,9 +166,10 @@ def cbor_error(status, code, message, query_error=None):
 
 def serve(port):
     strata_faithful.patch_moto()
+    strata_defaults.patch_moto()
     backend = DomainDispatcherApplication(create_backend_app)
     app = strata_control.ControlEndpoints(
-        strata_faults.FaultInjector(CborFront(strata_faithful.FaithfulAws(backend), CloudWatchModel()))
+        strata_faults.FaultInjector(CborFront(strata_validate.Validator(strata_faithful.FaithfulAws(backend)), CloudWatchModel()))
     )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_address[1]}"

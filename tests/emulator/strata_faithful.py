@@ -1,5 +1,5 @@
-"""What the emulator adds between the AWS SDKs and moto: a log of every AWS call served, and AWS's own
-idempotency for the creates where moto differs.
+"""What the emulator adds between the AWS SDKs and moto: a log of every AWS call served, IAM enforced for the
+functions' own roles (strata_iam.py), and AWS's own idempotency for the creates where moto differs.
 
 The log is how benchmarks and tests count AWS calls per invocation exactly (GET /_strata/calls).
 """
@@ -11,6 +11,8 @@ import time
 from urllib.parse import parse_qs, urlencode
 
 from werkzeug.wrappers import Response
+
+import strata_iam
 
 
 class CallLog:
@@ -70,6 +72,9 @@ class FaithfulAws:
         entry = CALLS.add(*describe_call(environ))
         entry["start"] = environ.get("strata.arrived", entry["start"])
         try:
+            refused = strata_iam.authorize(environ, entry)
+            if refused is not None:
+                return refused(environ, start_response)
             return self._answer(environ, start_response)
         finally:
             entry["end"] = time.monotonic()
@@ -86,13 +91,16 @@ class FaithfulAws:
     def _through(self, environ, start_response):
         # Consume moto's answer inside the lock, so that the create has happened before the next look-up.
         response = Response.from_app(self.inner, environ)
+        if response.status_code == 201 and "strata.caller_reference" in environ:
+            USED_CALLER_REFERENCES.add(environ["strata.caller_reference"])
         return response(environ, start_response)
 
 
 # --- AWS's documented idempotency, which moto lacks (measured; see DESIGN.md §6) --------------------------
-# CreateLoadBalancer with a name that exists returns that load balancer (AWS), where moto makes a second one;
-# CreateTargetGroup with a name that exists returns that target group (AWS), where moto fails; CreateHealthCheck
-# with a CallerReference already used returns that health check (AWS), where moto makes a new one. A lock makes
+# CreateLoadBalancer with a name that exists and the same settings returns that load balancer (AWS), where moto
+# makes a second one; with other settings it is DuplicateLoadBalancerName. CreateTargetGroup likewise (moto always
+# fails). CreateHealthCheck with a CallerReference already used returns that health check if the settings are the
+# same, and is HealthCheckAlreadyExists otherwise or once that health check was deleted (moto makes a new one). A lock makes
 # each look-up-then-create atomic, as it is inside AWS, so racing invocations are tested against AWS's behaviour.
 
 IDEMPOTENT_LOCK = threading.Lock()
@@ -122,31 +130,131 @@ def elbv2_create_idempotent(app, environ, form, start_response):
         describe = {"Action": "DescribeTargetGroups", "Version": form["Version"][0], "Names.member.1": name}
         renames = (b"DescribeTargetGroups", b"CreateTargetGroup")
     status, headers, body = call_inner(app, environ, urlencode(describe).encode())
-    if status == 200:
-        body = body.replace(renames[0], renames[1])
-        headers.pop("Content-Length", None)
-        return replay(status, headers, body, start_response)
-    return None
+    if status != 200:
+        return None
+    differences = elbv2_differences(action, form, body)
+    
+    if differences:
+        code = "DuplicateLoadBalancerName" if action == "CreateLoadBalancer" else "DuplicateTargetGroupName"
+        kind = "load balancer" if action == "CreateLoadBalancer" else "target group"
+        return query_error(400, code, f"A {kind} with the same name '{name}' exists, but with different settings")
+    body = body.replace(renames[0], renames[1])
+    headers.pop("Content-Length", None)
+    return replay(status, headers, body, start_response)
+
+
+# Settings a create is compared on (AWS: "If you attempt to create multiple load balancers/target groups with the
+# same settings, each call succeeds"; other settings: Duplicate...Name). Omitted members count with AWS's default.
+# Tags are not compared.
+LOAD_BALANCER_SETTINGS = {"Type": "application", "Scheme": "internet-facing", "IpAddressType": "ipv4"}
+TARGET_GROUP_SETTINGS = {
+    "Protocol": None, "Port": None, "VpcId": None, "TargetType": "instance", "HealthCheckProtocol": None,
+    "HealthCheckPort": None, "HealthCheckPath": None, "HealthCheckIntervalSeconds": None,
+    "HealthCheckTimeoutSeconds": None, "HealthyThresholdCount": None, "UnhealthyThresholdCount": None,
+    "Matcher.HttpCode": None,
+}
+
+
+def elbv2_differences(action, form, describe_body):
+    """The settings in which a create differs from the existing resource of that name (moto's own state)."""
+    from moto.elbv2.models import elbv2_backends
+
+    arn_tag = b"LoadBalancerArn" if action == "CreateLoadBalancer" else b"TargetGroupArn"
+    match = re.search(rb"<" + arn_tag + rb">([^<]+)</" + arn_tag + rb">", describe_body)
+    if not match:
+        return []
+    arn = match.group(1).decode()
+    _, _, _, region, account, _ = arn.split(":", 5)
+    backend = elbv2_backends[account][region]
+    given = {k: v[0] for k, v in form.items()}
+    differences = []
+    if action == "CreateLoadBalancer":
+        lb = backend.load_balancers.get(arn)
+        if lb is None:
+            return []
+        existing = {"Type": lb.type, "Scheme": lb.scheme, "IpAddressType": lb.ip_address_type}
+        for key, default in LOAD_BALANCER_SETTINGS.items():
+            if str(given.get(key, default)).lower() != str(existing[key] or default).lower():
+                differences.append(key)
+        subnets = {v for k, v in given.items() if k.startswith("Subnets.member.")}
+        subnets |= {v for k, v in given.items() if k.startswith("SubnetMappings.member.") and k.endswith(".SubnetId")}
+        if subnets and subnets != {s.id for s in lb.subnets}:
+            differences.append("Subnets")
+        groups = {v for k, v in given.items() if k.startswith("SecurityGroups.member.")}
+        if groups and groups != set(lb.security_groups or []):
+            differences.append("SecurityGroups")
+        return differences
+    tg = backend.target_groups.get(arn)
+    if tg is None:
+        return []
+    existing = {
+        "Protocol": tg.protocol, "Port": tg.port, "VpcId": tg.vpc_id, "TargetType": tg.target_type,
+        "HealthCheckProtocol": tg.health_check_protocol, "HealthCheckPort": tg.health_check_port,
+        "HealthCheckPath": tg.health_check_path, "HealthCheckIntervalSeconds": tg.health_check_interval_seconds,
+        "HealthCheckTimeoutSeconds": tg.health_check_timeout_seconds,
+        "HealthyThresholdCount": tg.healthy_threshold_count, "UnhealthyThresholdCount": tg.unhealthy_threshold_count,
+        "Matcher.HttpCode": (getattr(tg, "matcher", None) or {}).get("HttpCode"),
+    }
+    for key, default in TARGET_GROUP_SETTINGS.items():
+        wanted = given.get(key, default)
+        if wanted is not None and str(wanted).lower() != str(existing[key]).lower():
+            differences.append(key)
+    return differences
+
+
+def query_error(status, code, message):
+    xml = (
+        '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type>'
+        f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>strata-faithful</RequestId></ErrorResponse>"
+    )
+    return Response(xml, status=status, content_type="text/xml")
+
+
+# CallerReferences of every health check created here: Route 53 refuses one again after its health check was
+# deleted ("regardless of the settings": HealthCheckAlreadyExists), for a number of days.
+USED_CALLER_REFERENCES = set()
+
+
+def health_check_already_exists(reference):
+    xml = (
+        '<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type>'
+        "<Code>HealthCheckAlreadyExists</Code><Message>A health check with the CallerReference "
+        f"{reference} already exists or was deleted, and the settings differ or it cannot be re-used</Message></Error>"
+        "<RequestId>strata-faithful</RequestId></ErrorResponse>"
+    )
+    return Response(xml, status=409, content_type="text/xml")
+
+
+def health_check_settings(xml):
+    """The HealthCheckConfig elements of a request or a listed health check: {tag: text}."""
+    match = re.search(rb"<HealthCheckConfig>(.*?)</HealthCheckConfig>", xml, re.S)
+    if not match:
+        return {}
+    return {m.group(1): m.group(2).strip().lower() for m in re.finditer(rb"<(\w+)>([^<]*)</\1>", match.group(1))}
 
 
 def route53_health_check_idempotent(app, environ, body, start_response):
-    import re as _re
-
-    match = _re.search(rb"<CallerReference>([^<]+)</CallerReference>", body)
+    match = re.search(rb"<CallerReference>([^<]+)</CallerReference>", body)
     if not match:
         return None
     reference = match.group(1)
+    environ["strata.caller_reference"] = reference
     env = dict(environ)
     env["REQUEST_METHOD"] = "GET"
     env["QUERY_STRING"] = ""
     status, headers, listing = call_inner(app, env, b"", content_type="")
-    for check in _re.findall(rb"<HealthCheck>.*?</HealthCheck>", listing, _re.S):
+    for check in re.findall(rb"<HealthCheck>.*?</HealthCheck>", listing, re.S):
         if b"<CallerReference>" + reference + b"</CallerReference>" in check:
+            wanted, existing = health_check_settings(body), health_check_settings(check)
+            if any(k in existing and existing[k] != v for k, v in wanted.items()):
+                return health_check_already_exists(reference.decode())
             xml = (b'<?xml version="1.0" encoding="UTF-8"?>\n<CreateHealthCheckResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
                    + check + b"</CreateHealthCheckResponse>")
-            check_id = _re.search(rb"<Id>([^<]+)</Id>", check).group(1).decode()
+            check_id = re.search(rb"<Id>([^<]+)</Id>", check).group(1).decode()
             return replay(201, {"Content-Type": "text/xml", "Location": f"https://route53.amazonaws.com/2013-04-01/healthcheck/{check_id}"},
                           xml, start_response)
+    if reference in USED_CALLER_REFERENCES:
+        return health_check_already_exists(reference.decode())
     return None
 
 
@@ -196,6 +304,9 @@ def patch_moto():
 
     ELBv2Backend.add_tags = add_tags
     patch_detach()
+    import strata_strict
+
+    strata_strict.patch_moto()
 
 
 def patch_detach():

@@ -68,12 +68,19 @@ impl Emulator {
         .collect()
     }
 
+    /// The tests' own credentials: unrestricted, as moto is.
     pub async fn sdk_config(&self, region: &str) -> SdkConfig {
+        self.sdk_config_as(region, "testing").await
+    }
+
+    /// Credentials with the given access key id: a function's role (`runtime::role_access_key`) or a principal
+    /// given to `configure_iam`.
+    pub async fn sdk_config_as(&self, region: &str, access_key_id: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_route53::config::Credentials::new(
-                "testing",
+                access_key_id,
                 "testing",
                 None,
                 None,
@@ -85,6 +92,11 @@ impl Emulator {
 
     pub async fn clients(&self, region: &str) -> AwsClients {
         AwsClients::from_config(&self.sdk_config(region).await).expect("clients")
+    }
+
+    /// Clients that sign with `access_key_id`, so that the emulator enforces that principal's policy.
+    pub async fn clients_as(&self, region: &str, access_key_id: &str) -> AwsClients {
+        AwsClients::from_config(&self.sdk_config_as(region, access_key_id).await).expect("clients")
     }
 
     fn control(&self, path: &str, body: Option<Value>) -> Value {
@@ -117,6 +129,34 @@ impl Emulator {
             .collect()
     }
 
+    /// Every IAM action the calls of Strata's functions were authorized as, in order (each call's own action,
+    /// then its dependent actions: see strata_iam.py). Calls signed with the tests' own credentials have none.
+    pub fn authorizations(&self) -> Vec<Authorization> {
+        let answer = self.control("calls", None);
+        let mut found = Vec::new();
+        for call in answer.as_array().expect("a list") {
+            let Some(principal) = call["principal"].as_str() else { continue };
+            let operation =
+                format!("{}:{}", call["service"].as_str().unwrap_or(""), call["operation"].as_str().unwrap_or(""));
+            for decision in call["authorizations"].as_array().into_iter().flatten() {
+                found.push(Authorization {
+                    function: principal.to_owned(),
+                    call: operation.clone(),
+                    action: decision["action"].as_str().unwrap_or("").to_owned(),
+                    resource: decision["resource"].as_str().unwrap_or("").to_owned(),
+                    allowed: decision["allowed"].as_bool().unwrap_or(false),
+                });
+            }
+        }
+        found
+    }
+
+    /// Sets the template's parameters the emulator resolves the roles with, a template other than
+    /// `infra/template.yaml`, or principals with a policy of their own (see strata_iam.py).
+    pub fn configure_iam(&self, spec: Value) -> Value {
+        self.control("iam", Some(spec))
+    }
+
     /// Every AWS call served so far, as `service:Operation`.
     pub fn calls(&self) -> Vec<String> {
         let answer = self.control("calls", None);
@@ -134,6 +174,17 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One IAM authorization of one call made by a function under its role.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Authorization {
+    pub function: String,
+    /// The call, as `service:Operation` (the emulator's call log).
+    pub call: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -172,6 +223,12 @@ impl Emulator {
     /// Pauses (`rate` 0) or resumes fault injection, keeping its seed and counts.
     pub fn pause_faults(&self, rate: f64) {
         self.control("faults", Some(json!({"paused_rate": rate})));
+    }
+
+    /// How long DeleteTargetGroup answers ResourceInUse after its ALB's deletion (see strata_strict.py); applies
+    /// to ALBs already deleted too, so 0 ends every window at once.
+    pub fn set_target_group_in_use_seconds(&self, seconds: f64) -> Value {
+        self.control("transients", Some(json!({"target_group_in_use_seconds": seconds})))
     }
 
     /// Faults injected so far: `{"injected": {kind: count}, "calls": n, ...}`.

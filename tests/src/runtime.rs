@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tiny_http::{Header, Method, Response, Server};
 
-use crate::workspace_root;
+use crate::target_dir;
 
 /// What the function answered for one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,13 +39,9 @@ pub struct Run {
     pub peak_rss_kb: Option<u64>,
 }
 
-/// Where the function binaries are: `STRATA_BIN_DIR`, else the workspace's `target/debug`.
+/// Where the function binaries are: `STRATA_BIN_DIR`, else `debug/` of Cargo's target folder.
 pub fn binary(name: &str) -> PathBuf {
-    let dir = std::env::var_os("STRATA_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let target =
-            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
-        target.join("debug")
-    });
+    let dir = std::env::var_os("STRATA_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("debug"));
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -53,6 +49,32 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A function binary built the way it is deployed: the release profile (whose `panic` setting, among others,
+/// applies to every package), built by `make build` (`cargo build --release -p <name>`). Not built here: a cargo
+/// run inside `cargo test` would wait on the lock that `cargo test` holds.
+pub fn release_binary(name: &str) -> PathBuf {
+    let path = target_dir().join("release").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --release -p {name}` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// The functions deployed by `infra/template.yaml`, each with a role of its own.
+pub const FUNCTIONS: [&str; 4] = ["provisioner", "asg-registrar", "alb-scaler", "dns-rebalancer"];
+
+/// The access key id `function` signs with: the emulator maps it to the function's role in
+/// `infra/template.yaml` and refuses what that role does not allow (tests/emulator/strata_iam.py derives the
+/// same key). None for anything that is not one of Strata's functions.
+pub fn role_access_key(function: &str) -> Option<String> {
+    FUNCTIONS.contains(&function).then(|| {
+        let upper: String = function.chars().filter(char::is_ascii_alphanumeric).collect();
+        format!("ASIASTRATA{}", upper.to_ascii_uppercase())
+    })
 }
 
 /// Runs `function` under the Runtime API, hands it `events` one by one, and stops it after the last answer.
@@ -93,6 +115,8 @@ pub fn run_command(
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]test")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // As on Lambda, a function runs with its own role's credentials, whatever the caller's environment.
+        .envs(role_access_key(function).map(|key| ("AWS_ACCESS_KEY_ID", key)))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log file"))
         .stderr(log_file)

@@ -311,6 +311,33 @@ fn known_cloudformation_properties_are_accepted() {
     assert!(validator().is_valid(&props));
 }
 
+/// The hand-written parts of the configuration guide (outside the generated reference) never call a property
+/// the parser accepts and ignores (CloudFormation's `ServiceToken`, `ServiceTimeout`) refused or unknown.
+#[test]
+fn the_guide_does_not_call_an_ignored_property_refused() {
+    let configuration = read(CONFIGURATION_PATH);
+    let (before, rest) = configuration.split_once(BEGIN).expect("the generated-reference markers");
+    let after = rest.split_once(END).map(|(_, after)| after).unwrap_or_default();
+    let ignored: Vec<&str> =
+        schema::PROPERTIES.iter().filter(|p| matches!(p.kind, Kind::Ignored)).map(|p| p.name).collect();
+    assert!(ignored.contains(&"ServiceTimeout"), "ServiceTimeout is accepted and ignored: {ignored:?}");
+    let mut wrong = Vec::new();
+    // A paragraph or a list item: what a reader takes as one statement.
+    for statement in [before, after].iter().flat_map(|part| part.split("\n\n")).flat_map(|p| p.split("\n- ")) {
+        let lower = statement.to_lowercase();
+        for name in &ignored {
+            if statement.contains(&format!("`{name}`")) && (lower.contains("refuse") || lower.contains("unknown")) {
+                wrong.push(format!("{name}: {}", statement.trim()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{CONFIGURATION_PATH} calls an accepted, ignored property refused:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn every_example_template_and_sample_event_validates() {
     let validator = validator();

@@ -2,9 +2,12 @@
 //! single source of truth for what each function's role may do:
 //! - each function's environment holds exactly the `STRATA_*` variables its code reads;
 //! - each role grants exactly the actions of `permissions.json`, named one by one;
-//! - every AWS call a function makes in a realistic run of the real binaries against the emulator is allowed;
-//! - every granted action that is an API operation is one the code calls, and every call the code can make is
-//!   granted to some function;
+//! - what each role needs is derived from a realistic run of the real binaries, each under its own role, against
+//!   the emulator, which enforces the template's policies (tests/emulator/strata_iam.py) and logs every action
+//!   each call was authorized as, dependent actions included: nothing is refused, and every granted action is
+//!   needed (or is an operation the code calls on a path the run does not take, or is used by Lambda itself);
+//! - every call the code can make is granted to some function; the fixes of issue 14 (tag-on-create of
+//!   listeners, the EC2 reads of ELBv2 creates) hold against the enforced template;
 //! - the EventBridge rules route the sample events in `events/`, and the alarm action permission covers
 //!   Strata's alarms;
 //! - the example fleet stack's properties, sent as CloudFormation sends them, are accepted by the provisioner.
@@ -15,11 +18,10 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 use serde_yaml::Value as Yaml;
 use strata_tests::custom_resource::provision;
-use strata_tests::runtime::{Outcome, run_function};
+use strata_tests::runtime::{FUNCTIONS, Outcome, role_access_key, run_function};
 use strata_tests::{Emulator, Fixture, event, workspace_root};
 
 const REGION: &str = "us-east-1";
-const FUNCTIONS: [&str; 4] = ["provisioner", "asg-registrar", "alb-scaler", "dns-rebalancer"];
 
 // --- reading the template and permissions.json ------------------------------------------------------------
 
@@ -212,43 +214,10 @@ fn operations_in_code() -> BTreeSet<String> {
     found
 }
 
-/// The IAM action of one call the emulator logged (`service:Operation`, or `route53:METHOD /path` for
-/// Route 53's REST protocol); None for S3 (the provisioner's answer, a pre-signed PUT) and unsigned calls.
-fn iam_action(call: &str) -> Option<String> {
-    let (service, operation) = call.split_once(':').expect("service:operation");
-    match service {
-        "s3" | "unsigned" => None,
-        // The SDK signs CloudWatch as `monitoring`; IAM names its actions cloudwatch:*.
-        "monitoring" => Some(format!("cloudwatch:{operation}")),
-        "elasticloadbalancing" | "autoscaling" => Some(call.to_owned()),
-        "route53" => Some(format!("route53:{}", route53_operation(operation))),
-        other => panic!("a call to a service no function should use: {call} ({other})"),
-    }
-}
-
-/// Route 53's REST routes (API version 2013-04-01) as operation names.
-fn route53_operation(request: &str) -> &'static str {
-    let (method, path) = request.split_once(' ').expect("METHOD /path");
-    let path = path.trim_end_matches('/');
-    let segments: Vec<&str> =
-        path.strip_prefix("/2013-04-01/").unwrap_or_else(|| panic!("a Route 53 path: {request}")).split('/').collect();
-    match (method, segments.as_slice()) {
-        ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
-        ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
-        ("GET", ["hostedzone", _]) => "GetHostedZone",
-        ("GET", ["hostedzone"]) => "ListHostedZones",
-        ("POST", ["healthcheck"]) => "CreateHealthCheck",
-        ("GET", ["healthcheck"]) => "ListHealthChecks",
-        ("GET", ["healthcheck", _]) => "GetHealthCheck",
-        ("POST", ["healthcheck", _]) => "UpdateHealthCheck",
-        ("DELETE", ["healthcheck", _]) => "DeleteHealthCheck",
-        ("POST", ["tags", _, _]) => "ChangeTagsForResource",
-        ("GET", ["tags", _, _]) => "ListTagsForResource",
-        _ => panic!("a Route 53 call this test cannot name: {request}"),
-    }
-}
-
 // --- 1. environment ---------------------------------------------------------------------------------------
+
+/// Variables only tests set (docs/configuration.md says so); the template must not.
+const TEST_HOOKS: [&str; 1] = ["STRATA_TEST_PANIC"];
 
 #[test]
 fn each_function_gets_exactly_the_strata_variables_its_code_reads() {
@@ -270,6 +239,8 @@ fn each_function_gets_exactly_the_strata_variables_its_code_reads() {
         );
         let mut read_by_code = strata_variables(&format!("functions/{function}/src"));
         read_by_code.extend(shared.iter().cloned());
+        // Test hooks are read by the code and never set by a deployment.
+        read_by_code.retain(|v| !TEST_HOOKS.contains(&v.as_str()));
         assert_eq!(in_template, read_by_code, "{id}: the template's variables against the code's");
     }
 }
@@ -315,41 +286,26 @@ fn each_role_grants_exactly_the_actions_of_permissions_json() {
 }
 
 #[test]
-fn granted_api_actions_are_calls_the_code_makes_and_every_call_is_granted() {
+fn every_call_the_code_can_make_is_granted_to_some_function() {
     let permissions = permissions();
-    let in_code = operations_in_code();
-    let mut granted_somewhere = BTreeSet::new();
-    for function in FUNCTIONS {
-        let (granted, not_calls) = permission_entry(&permissions, function);
-        let api: BTreeSet<String> = granted.difference(&not_calls).cloned().collect();
-        let stale: Vec<&String> = api.difference(&in_code).collect();
-        assert!(stale.is_empty(), "{function} is granted operations the code never calls: {stale:?}");
-        granted_somewhere.extend(api);
-    }
-    let ungranted: Vec<&String> = in_code.difference(&granted_somewhere).collect();
+    let granted_somewhere: BTreeSet<String> =
+        FUNCTIONS.iter().flat_map(|function| permission_entry(&permissions, function).0).collect();
+    let ungranted: Vec<String> = operations_in_code().difference(&granted_somewhere).cloned().collect();
     assert!(ungranted.is_empty(), "the code calls operations no function may: {ungranted:?}");
 }
 
 // --- 3. every call of a realistic run is allowed -----------------------------------------------------------
 
-/// Runs the real binaries against one emulator and attributes every AWS call to the function that made it.
+/// Runs the real binaries, each under its own role, against one emulator that enforces those roles.
 struct Recorder<'a> {
     emulator: &'a Emulator,
-    calls: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
 impl Recorder<'_> {
-    fn record(&mut self, function: &'static str, before: usize) {
-        let calls = self.emulator.calls();
-        self.calls.entry(function).or_default().extend(calls[before..].iter().filter_map(|c| iam_action(c)));
-    }
-
     fn run(&mut self, function: &'static str, extra_env: &[(&str, &str)], events: &[Json]) -> Vec<Outcome> {
         let mut env = self.emulator.env(REGION);
         env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let before = self.emulator.calls().len();
         let outcomes = run_function(function, &env, events).outcomes;
-        self.record(function, before);
         for (outcome, event) in outcomes.iter().zip(events) {
             assert!(matches!(outcome, Outcome::Response(_)), "{function} on {event}: {outcome:?}");
         }
@@ -357,9 +313,7 @@ impl Recorder<'_> {
     }
 
     fn provision(&mut self, fixture: &Fixture, request: &str, customize: impl FnOnce(&mut Json)) -> Json {
-        let before = self.emulator.calls().len();
         let answer = provision(self.emulator, fixture, request, customize);
-        self.record("provisioner", before);
         assert_eq!(answer["Status"], "SUCCESS", "{request}: {answer}");
         answer
     }
@@ -377,10 +331,10 @@ fn fleet_properties(p: &mut Json) {
 }
 
 #[tokio::test]
-async fn every_call_a_function_makes_is_allowed_by_its_role() {
+async fn what_each_role_needs_is_derived_from_the_calls_its_function_makes() {
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    let mut recorder = Recorder { emulator: &emulator, calls: BTreeMap::new() };
+    let mut recorder = Recorder { emulator: &emulator };
 
     recorder.provision(&fixture, "create", fleet_properties);
 
@@ -418,16 +372,219 @@ async fn every_call_a_function_makes_is_allowed_by_its_role() {
     recorder.provision(&fixture, "update", fleet_properties);
     recorder.provision(&fixture, "delete", fleet_properties);
 
+    let authorizations = emulator.authorizations();
+    let refused: Vec<String> = authorizations
+        .iter()
+        .filter(|a| !a.allowed)
+        .map(|a| format!("{} {} -> {} on {}", a.function, a.call, a.action, a.resource))
+        .collect();
+    assert!(refused.is_empty(), "the template's roles refused calls of this run: {refused:#?}");
+    let mut needed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for authorization in &authorizations {
+        let function = FUNCTIONS.iter().find(|f| **f == authorization.function).expect("one of the four functions");
+        needed.entry(function).or_default().insert(authorization.action.clone());
+    }
     let permissions = permissions();
+    let in_code = operations_in_code();
     for function in FUNCTIONS {
         let (granted, not_calls) = permission_entry(&permissions, function);
-        let made = recorder.calls.get(function).cloned().unwrap_or_default();
-        assert!(made.len() >= 4, "{function} made too few calls for this check to mean anything: {made:?}");
-        let denied: Vec<&String> = made.iter().filter(|a| !granted.contains(*a) || not_calls.contains(*a)).collect();
-        assert!(denied.is_empty(), "{function} called what its role does not allow: {denied:?}");
-        let unused: Vec<&String> = granted.difference(&not_calls).filter(|a| !made.contains(*a)).collect();
-        eprintln!("{function}: {} calls allowed; granted but not exercised in this run: {unused:?}", made.len());
+        let needed = needed.remove(function).unwrap_or_default();
+        assert!(needed.len() >= 4, "{function} made too few calls for this check to mean anything: {needed:?}");
+        let ungranted: Vec<&String> = needed.difference(&granted).collect();
+        assert!(ungranted.is_empty(), "{function} needs what its role does not grant: {ungranted:?}");
+        let not_needed: Vec<&String> =
+            granted.iter().filter(|a| !needed.contains(*a) && !not_calls.contains(*a)).collect();
+        let stale: Vec<&&String> = not_needed.iter().filter(|a| !in_code.contains(**a)).collect();
+        assert!(stale.is_empty(), "{function} is granted what no call needs and the code never calls: {stale:?}");
+        eprintln!(
+            "{function}: {} actions needed; granted for paths this run does not take: {not_needed:?}",
+            needed.len()
+        );
     }
+}
+
+#[tokio::test]
+async fn the_scaling_roles_may_tag_the_listeners_they_create() {
+    // Issue 14, item 1: CreateListener with tags is also authorized as elasticloadbalancing:AddTags on the new
+    // listener, with elasticloadbalancing:CreateAction = CreateListener.
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([]));
+    let admin = emulator.clients(REGION).await.elbv2;
+    let (lb_arn, tg_arn) = strata_shard_without_listeners(&admin, &fixture).await;
+    for function in ["provisioner", "alb-scaler"] {
+        let key = role_access_key(function).expect("a function with a role");
+        let elbv2 = emulator.clients_as(REGION, &key).await.elbv2;
+        let port = if function == "provisioner" { 80 } else { 8080 };
+        let created = elbv2
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(port)
+            .default_actions(forward_to(&tg_arn))
+            .set_tags(Some(ownership_tags()))
+            .send()
+            .await;
+        let listener = created
+            .unwrap_or_else(|e| panic!("{function}'s role refused CreateListener with tags: {}", sdk_error(&e)))
+            .listeners()[0]
+            .listener_arn()
+            .expect("a listener ARN")
+            .to_owned();
+        let tags = admin.describe_tags().resource_arns(&listener).send().await.expect("describe tags");
+        assert!(tags.tag_descriptions()[0].tags().iter().any(|t| t.key() == Some("strata:managed-by")));
+    }
+    let tag_checks: Vec<_> = emulator
+        .authorizations()
+        .into_iter()
+        .filter(|a| a.action == "elasticloadbalancing:AddTags" && a.resource.contains(":listener/app/web-s1/"))
+        .collect();
+    assert_eq!(tag_checks.len(), 2, "each create was authorized as AddTags on the new listener: {tag_checks:?}");
+}
+
+#[tokio::test]
+async fn the_scaling_roles_may_create_shards_with_the_ec2_reads_elb_needs() {
+    // Issue 14, item 2: CreateLoadBalancer also needs six EC2 reads, CreateTargetGroup two (ELB User Guide,
+    // "Elastic Load Balancing API permissions").
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([]));
+    for (k, function) in ["provisioner", "alb-scaler"].into_iter().enumerate() {
+        let key = role_access_key(function).expect("a function with a role");
+        let elbv2 = emulator.clients_as(REGION, &key).await.elbv2;
+        let name = format!("web-s{}", k + 1);
+        elbv2
+            .create_target_group()
+            .name(format!("{name}-tg"))
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&fixture.vpc_id)
+            .set_tags(Some(ownership_tags()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{function}'s role refused CreateTargetGroup: {}", sdk_error(&e)));
+        elbv2
+            .create_load_balancer()
+            .name(&name)
+            .set_subnets(Some(fixture.subnet_ids.clone()))
+            .set_security_groups(Some(vec![fixture.security_group_id.clone()]))
+            .set_tags(Some(ownership_tags()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{function}'s role refused CreateLoadBalancer: {}", sdk_error(&e)));
+    }
+    let ec2_reads: BTreeSet<(String, String)> = emulator
+        .authorizations()
+        .into_iter()
+        .filter(|a| a.action.starts_with("ec2:") && a.allowed)
+        .map(|a| (a.call.rsplit(':').next().unwrap_or_default().to_owned(), a.action))
+        .collect();
+    assert_eq!(ec2_reads.iter().filter(|(call, _)| call == "CreateLoadBalancer").count(), 6, "{ec2_reads:?}");
+    assert_eq!(ec2_reads.iter().filter(|(call, _)| call == "CreateTargetGroup").count(), 2, "{ec2_reads:?}");
+}
+
+#[tokio::test]
+async fn the_roles_refuse_what_strata_must_not_touch() {
+    // The template's conditions, evaluated: what the code must never do is refused by the roles themselves.
+    use aws_sdk_route53::error::ProvideErrorMetadata;
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+    use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
+
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 1}]));
+    let admin = emulator.clients(REGION).await;
+    let as_role = |function: &str| role_access_key(function).expect("a function with a role");
+    let refused = |what: &str, code: Option<&str>, message: Option<&str>| {
+        assert_eq!(code, Some("AccessDenied"), "{what}: {message:?}");
+        assert!(message.unwrap_or("").contains("is not authorized to perform"), "{what}: {message:?}");
+    };
+
+    // An ALB named like a shard but without Strata's tag (aws:ResourceTag/strata:managed-by).
+    let foreign = foreign_load_balancer(&admin, &fixture, "legacy-s1").await;
+    let scaler = emulator.clients_as(REGION, &as_role("alb-scaler")).await;
+    let error = scaler.elbv2.delete_load_balancer().load_balancer_arn(&foreign).send().await.expect_err("untagged");
+    refused("alb-scaler deletes an untagged ALB", error.code(), error.message());
+
+    // A target group that is not a shard's (autoscaling:TargetGroupARNs).
+    let tg = admin.elbv2.create_target_group().name("foreign-tg").vpc_id(&fixture.vpc_id);
+    let tg = tg.protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http).port(80).send().await.unwrap();
+    let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
+    let registrar = emulator.clients_as(REGION, &as_role("asg-registrar")).await;
+    let attach = registrar.autoscaling.attach_load_balancer_target_groups().auto_scaling_group_name("web-a");
+    let error = attach.target_group_arns(&tg_arn).send().await.expect_err("not a shard's target group");
+    refused("asg-registrar attaches a foreign target group", error.code(), error.message());
+
+    // The rebalancer only UPSERTs weights (route53:ChangeResourceRecordSetsActions).
+    let record = weighted_alias("us-east-1.api.example.com", "legacy", "legacy.example.net", "Z2P70J7EXAMPLE", 10);
+    upsert(&admin, &fixture.hosted_zone_id, record.clone()).await;
+    let rebalancer = emulator.clients_as(REGION, &as_role("dns-rebalancer")).await;
+    let delete = Change::builder().action(ChangeAction::Delete).resource_record_set(record).build().unwrap();
+    let batch = ChangeBatch::builder().changes(delete).build().unwrap();
+    let change = rebalancer.route53.change_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id);
+    let error = change.change_batch(batch).send().await.expect_err("a DELETE");
+    refused("dns-rebalancer deletes a record", error.code(), error.message());
+
+    // A shard's ALB loses only stale policy keys (aws:TagKeys), never its ownership marks.
+    let shard = admin.elbv2.create_load_balancer().name("web-s0").set_subnets(Some(fixture.subnet_ids.clone()));
+    let shard = shard.tags(strata_tests::fixtures::elb_tag("strata:managed-by", "strata"));
+    let shard = shard.tags(strata_tests::fixtures::elb_tag("strata:policy:scaler-arn", "old")).send().await.unwrap();
+    let shard_arn = shard.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let provisioner = emulator.clients_as(REGION, &as_role("provisioner")).await;
+    let strip = provisioner.elbv2.remove_tags().resource_arns(&shard_arn).tag_keys("strata:managed-by");
+    let error = strip.send().await.expect_err("an ownership tag");
+    refused("provisioner removes strata:managed-by", error.code(), error.message());
+    let stale = provisioner.elbv2.remove_tags().resource_arns(&shard_arn).tag_keys("strata:policy:scaler-arn");
+    stale.send().await.expect("a stale policy key may go");
+
+    let left = admin.elbv2.describe_load_balancers().send().await.unwrap();
+    assert_eq!(left.load_balancers().len(), 2, "the refused delete changed nothing");
+    let records = admin.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await;
+    assert!(records.unwrap().resource_record_sets().iter().any(|r| r.set_identifier() == Some("legacy")));
+}
+
+fn ownership_tags() -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    [("strata:managed-by", "strata"), ("strata:fleet", "web"), ("strata:shard", "1")]
+        .into_iter()
+        .map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn forward_to(tg_arn: &str) -> aws_sdk_elasticloadbalancingv2::types::Action {
+    aws_sdk_elasticloadbalancingv2::types::Action::builder()
+        .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+        .target_group_arn(tg_arn)
+        .build()
+}
+
+/// A Strata-tagged ALB `web-s1` and its target group, made with the tests' own credentials.
+async fn strata_shard_without_listeners(
+    admin: &aws_sdk_elasticloadbalancingv2::Client,
+    fixture: &Fixture,
+) -> (String, String) {
+    let tg = admin
+        .create_target_group()
+        .name("web-s1-tg")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&fixture.vpc_id)
+        .set_tags(Some(ownership_tags()))
+        .send()
+        .await
+        .expect("create TG");
+    let lb = admin
+        .create_load_balancer()
+        .name("web-s1")
+        .set_subnets(Some(fixture.subnet_ids.clone()))
+        .set_tags(Some(ownership_tags()))
+        .send()
+        .await
+        .expect("create ALB");
+    (
+        lb.load_balancers()[0].load_balancer_arn().expect("ALB ARN").to_owned(),
+        tg.target_groups()[0].target_group_arn().expect("TG ARN").to_owned(),
+    )
+}
+
+fn sdk_error<E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata>(error: &E) -> String {
+    format!("{}: {}", error.code().unwrap_or("?"), error.message().unwrap_or(""))
 }
 
 // --- triggers ---------------------------------------------------------------------------------------------
@@ -536,6 +693,88 @@ fn cloudwatch_may_invoke_the_alb_scaler_for_strata_alarms_only() {
     let prefix = pattern.strip_suffix('*').expect("SourceArn ends with strata-*");
     assert!(prefix.ends_with(":alarm:strata-"), "{source}");
     assert!(alarm_arn.starts_with(prefix), "{alarm_arn} is covered by {source}");
+}
+
+/// The optional AlarmTopicArn: set, the alarms' only action is the topic (the provisioner and the alb-scaler
+/// read it as STRATA_ALARM_TOPIC_ARN), the alb-scaler subscribes to it and SNS may invoke it, CloudWatch may no
+/// longer invoke it directly, and both roles may name the topic as an alarm action; empty, none of that exists.
+#[test]
+fn an_alarm_topic_replaces_the_direct_alarm_action_when_set() {
+    let template = template();
+    let parameter = &template["Parameters"]["AlarmTopicArn"];
+    assert_eq!(parameter["Default"].as_str(), Some(""), "off unless set");
+    let pattern = full_match(parameter["AllowedPattern"].as_str().expect("AllowedPattern"));
+    assert!(pattern("") && pattern("arn:aws:sns:us-east-1:123456789012:strata-alarms"));
+    assert!(!pattern("arn:aws:lambda:us-east-1:123456789012:function:x") && !pattern("strata-alarms"));
+    let condition = |id: &str| template["Resources"][id]["Condition"].as_str().map(str::to_owned);
+    let conditions = &template["Conditions"];
+    assert_eq!(tag_of(&conditions["UseAlarmTopic"]).as_deref(), Some("Not"));
+    assert_eq!(tag_of(&conditions["NoAlarmTopic"]).as_deref(), Some("Equals"));
+
+    let (scaler_id, _) = function_resource(&template, "alb-scaler");
+    for function in ["provisioner", "alb-scaler"] {
+        let (id, lambda) = function_resource(&template, function);
+        let topic = &lambda["Properties"]["Environment"]["Variables"]["STRATA_ALARM_TOPIC_ARN"];
+        assert_eq!(referenced_id(topic).as_deref(), Some("AlarmTopicArn"), "{id} reads the topic");
+    }
+    let subscriptions = resources_of_type(&template, "AWS::SNS::Subscription");
+    let [(subscription_id, subscription)] = subscriptions.as_slice() else { panic!("one subscription") };
+    assert_eq!(condition(subscription_id).as_deref(), Some("UseAlarmTopic"));
+    let properties = &subscription["Properties"];
+    assert_eq!(properties["Protocol"].as_str(), Some("lambda"));
+    assert_eq!(referenced_id(&properties["Endpoint"]), Some(scaler_id.clone()), "the alb-scaler subscribes");
+    assert_eq!(referenced_id(&properties["TopicArn"]).as_deref(), Some("AlarmTopicArn"));
+
+    let permissions = resources_of_type(&template, "AWS::Lambda::Permission");
+    let by_principal = |principal: &str| -> Vec<&(String, &Yaml)> {
+        permissions.iter().filter(|(_, p)| p["Properties"]["Principal"].as_str() == Some(principal)).collect()
+    };
+    let [(sns_id, sns)] = by_principal("sns.amazonaws.com")[..] else { panic!("one SNS permission") };
+    assert_eq!(condition(sns_id).as_deref(), Some("UseAlarmTopic"));
+    assert_eq!(referenced_id(&sns["Properties"]["FunctionName"]), Some(scaler_id.clone()));
+    assert_eq!(referenced_id(&sns["Properties"]["SourceArn"]).as_deref(), Some("AlarmTopicArn"));
+    let [(direct_id, _)] = by_principal("lambda.alarms.cloudwatch.amazonaws.com")[..] else { panic!("one") };
+    assert_eq!(condition(direct_id).as_deref(), Some("NoAlarmTopic"), "with a topic, CloudWatch invokes no function");
+
+    for function in ["provisioner", "alb-scaler"] {
+        let (role_id, role) = role_of(&template, function);
+        let statements: Vec<&Yaml> = role["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_sequence().unwrap())
+            .filter(|s| strings(&s["Action"]).contains(&"cloudwatch:PutMetricAlarm".to_owned()))
+            .collect();
+        let [statement] = statements[..] else { panic!("{role_id}: one PutMetricAlarm statement") };
+        let allowed = statement["Condition"]["ForAllValues:StringLike"]["cloudwatch:AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{role_id}: AlarmActions is a list"));
+        let topic = allowed
+            .iter()
+            .find(|v| tag_of(v).as_deref() == Some("If"))
+            .unwrap_or_else(|| panic!("{role_id}: the topic under !If"));
+        let branches = untagged(topic).as_sequence().expect("!If [condition, then, else]");
+        assert_eq!(branches[0].as_str(), Some("UseAlarmTopic"), "{role_id}");
+        assert_eq!(referenced_id(&branches[1]).as_deref(), Some("AlarmTopicArn"), "{role_id}");
+        assert_eq!(referenced_id(&branches[2]).as_deref(), Some("AWS::NoValue"), "{role_id}");
+    }
+}
+
+/// Whether `value` matches a CloudFormation AllowedPattern as a whole, checked with Python's `re` from the
+/// emulator's venv (the workspace has no regex crate).
+fn full_match(pattern: &str) -> impl Fn(&str) -> bool + '_ {
+    move |value: &str| {
+        let out = std::process::Command::new(strata_tests::emulator::python())
+            .args([
+                "-c",
+                "import re, sys; sys.exit(0 if re.fullmatch(sys.argv[1], sys.argv[2]) else 1)",
+                pattern,
+                value,
+            ])
+            .status()
+            .expect("python");
+        out.success()
+    }
 }
 
 // --- the example fleet stack ----------------------------------------------------------------------------

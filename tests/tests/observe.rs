@@ -26,7 +26,8 @@ async fn fleet_observation_finds_tagged_shards_and_skips_foreign_resources() {
         fleet: &fleet,
         dns: None,
         asgs: None,
-        depth: Depth { configuration: true, target_health: true, load: true },
+        depth: Depth { configuration: true, target_health: true, load: true, ..Depth::default() },
+        owner: None,
     };
     let observed = observe(&aws, query).await.expect("observe");
 
@@ -41,6 +42,11 @@ async fn fleet_observation_finds_tagged_shards_and_skips_foreign_resources() {
     let all_arns: Vec<&str> =
         observed.shards.iter().filter_map(|s| s.load_balancer.as_ref()).map(|lb| lb.arn.as_str()).collect();
     assert!(!all_arns.contains(&foreign_lb.as_str()), "an untagged ALB is never observed");
+    assert_eq!(
+        observed.taken_indexes.iter().map(|i| i.get()).collect::<Vec<_>>(),
+        [7],
+        "its name is taken: no new shard will use index 7"
+    );
 
     let identifiers: Vec<&str> = observed.records.iter().map(|r| r.set_identifier.as_str()).collect();
     assert_eq!(

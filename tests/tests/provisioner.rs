@@ -1,12 +1,14 @@
 //! The provisioner, run as its real binary under the Runtime API with `events/provisioner/*.json`, builds,
 //! updates and removes a region's fleet, and always answers CloudFormation.
 
+use std::time::Duration;
+
 use aws_sdk_route53::types::RrType;
 use serde_json::json;
 
 use strata_tests::custom_resource::CfnRequest;
 use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
-use strata_tests::runtime::run_function;
+use strata_tests::runtime::{release_binary, run_binary, run_function};
 use strata_tests::state::{attached, load_balancer_arns};
 use strata_tests::{Emulator, Fixture};
 
@@ -280,6 +282,25 @@ async fn a_deadline_too_short_to_finish_still_gets_a_failed_answer() {
     assert!(answer["Reason"].as_str().unwrap().contains("timed out"), "{answer}");
 }
 
+#[test]
+fn a_panic_in_the_handler_of_the_release_binary_still_answers_failed() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let request = CfnRequest::new(&emulator, &fixture, "create");
+    let mut env = emulator.env(REGION);
+    env.push(("STRATA_TEST_PANIC".into(), "1".into()));
+    let binary = release_binary("provisioner");
+    let before = emulator.calls().len();
+    let run = run_binary(&binary, "provisioner", &env, std::slice::from_ref(&request.event), Duration::from_secs(60));
+    let answer = request.answer(&emulator);
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("panic") && reason.contains("STRATA_TEST_PANIC"), "{reason}");
+    assert_eq!(run.outcomes[0].response()["Status"], "FAILED", "the invocation ends normally after answering");
+    let calls: Vec<String> = emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")).cloned().collect();
+    assert!(calls.is_empty(), "the panic came before any AWS call: {calls:?}");
+}
+
 #[tokio::test]
 async fn two_regions_keep_their_own_latency_records_and_weighted_sets() {
     let emulator = Emulator::start();
@@ -351,4 +372,98 @@ async fn a_field_aws_cannot_change_in_place_is_replaced_through_a_new_fleet_name
     ids.sort();
     assert_eq!(ids, ["strata:web2:us-east-1", "strata:web2:us-east-1:s0"]);
     assert!(attached(&aws, "web-a").await.iter().all(|tg| tg.contains("web2-s0-tg")));
+}
+
+#[tokio::test]
+async fn a_create_against_a_missing_hosted_zone_answers_a_readable_reason() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let mut request = CfnRequest::new(&emulator, &fixture, "create");
+    request.properties()["HostedZoneId"] = json!("Z0123456789ABC");
+    // The stack was deployed for that zone (its roles name it), and the zone has since been deleted.
+    emulator.configure_iam(json!({"parameters": {"HostedZoneId": "Z0123456789ABC"}}));
+    let before = emulator.calls().len();
+    let answer = provision(&emulator, REGION, &request);
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    let reason = answer["Reason"].as_str().unwrap();
+    // What an operator reads in the console: the zone, AWS's code, the call; no Debug dump of the SDK error.
+    assert!(reason.contains("NoSuchHostedZone") && reason.contains("Z0123456789ABC"), "{reason}");
+    let made: Vec<String> = emulator.calls()[before..].iter().filter(|c| c.contains(":Create")).cloned().collect();
+    assert!(made.is_empty(), "a missing zone is found before anything is built: {made:?}");
+    assert!(reason.contains("(route53 "), "the service and the call: {reason}");
+    for noise in ["ServiceError", "ErrorMetadata", "SdkBody", "raw: Response", "extensions", "{ "] {
+        assert!(!reason.contains(noise), "Debug noise {noise:?} in the reason: {reason}");
+    }
+    assert!(reason.len() < 600, "a reason for the console, not a dump ({} bytes): {reason}", reason.len());
+}
+
+#[tokio::test]
+async fn a_dualstack_shard_has_a_and_aaaa_aliases_to_the_albs_own_dns_name() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let mut request = CfnRequest::new(&emulator, &fixture, "create");
+    request.properties()["IpAddressType"] = json!("dualstack");
+    let answer = provision(&emulator, REGION, &request);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+
+    let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
+    let lb = &lb.load_balancers()[0];
+    assert_eq!(lb.ip_address_type().unwrap().as_str(), "dualstack");
+    let dns_name = lb.dns_name().unwrap().trim_end_matches('.').to_ascii_lowercase();
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
+    let shard_aliases: Vec<(RrType, String, String)> = records
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.set_identifier() == Some("strata:web:us-east-1:s0"))
+        .map(|r| {
+            let alias = r.alias_target().expect("an alias record");
+            (
+                r.r#type().clone(),
+                alias.dns_name().trim_end_matches('.').to_ascii_lowercase(),
+                alias.hosted_zone_id().to_owned(),
+            )
+        })
+        .collect();
+    let types: Vec<&RrType> = shard_aliases.iter().map(|(t, _, _)| t).collect();
+    assert!(
+        types.contains(&&RrType::A) && types.contains(&&RrType::Aaaa),
+        "A and AAAA for dualstack: {shard_aliases:?}"
+    );
+    for (_, alias_dns, zone) in &shard_aliases {
+        // Route 53 prescribes the `dualstack.` prefix only for Classic Load Balancers: an ALB alias is its own
+        // DNSName as DescribeLoadBalancers gives it.
+        assert_eq!(alias_dns, &dns_name, "{shard_aliases:?}");
+        assert!(!alias_dns.starts_with("dualstack."));
+        assert_eq!(zone, lb.canonical_hosted_zone_id().unwrap());
+    }
+}
+
+/// Issue 14, item 4: the HTTP health check timeout (AWS's default 5 s) must be below the interval, so an interval
+/// of 5 s needs a timeout set with it, on Create and on Update (ModifyTargetGroup).
+#[tokio::test]
+async fn a_five_second_health_check_interval_gets_a_timeout_aws_accepts_on_create_and_update() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let mut create = CfnRequest::new(&emulator, &fixture, "create");
+    create.properties()["HealthCheckIntervalSeconds"] = json!("5");
+    let answer = provision(&emulator, REGION, &create);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
+    let tg = &tg.target_groups()[0];
+    assert_eq!((tg.health_check_interval_seconds(), tg.health_check_timeout_seconds()), (Some(5), Some(4)));
+
+    let mut update = CfnRequest::new(&emulator, &fixture, "update");
+    update.properties()["HealthCheckIntervalSeconds"] = json!(30);
+    update.event["OldResourceProperties"]["HealthCheckIntervalSeconds"] = json!("5");
+    assert_eq!(provision(&emulator, REGION, &update)["Status"], "SUCCESS");
+    let mut back = CfnRequest::new(&emulator, &fixture, "update");
+    back.properties()["HealthCheckIntervalSeconds"] = json!(5);
+    back.event["OldResourceProperties"]["HealthCheckIntervalSeconds"] = json!(30);
+    let answer = provision(&emulator, REGION, &back);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
+    let tg = &tg.target_groups()[0];
+    assert_eq!((tg.health_check_interval_seconds(), tg.health_check_timeout_seconds()), (Some(5), Some(4)));
 }

@@ -94,3 +94,25 @@ async fn alarm_of_another_system_is_ignored_and_a_malformed_event_is_refused_wit
     assert!(matches!(&run.outcomes[1], Outcome::Error { error_type, .. } if error_type == "InvalidEvent"));
     assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
 }
+
+#[test]
+fn another_account_s_schedule_and_names_aws_would_refuse_make_no_aws_call() {
+    let emulator = Emulator::start();
+    let mut foreign = event("dns-rebalancer/schedule.json");
+    foreign["account"] = json!("999999999999");
+    let mut foreign_alarm = event("alb-scaler/alarm-eventbridge.json");
+    foreign_alarm["account"] = json!("999999999999");
+    let mut long_alarm = event("alb-scaler/alarm-eventbridge.json");
+    long_alarm["detail"]["alarmName"] = json!(format!("strata-web-{}", "a".repeat(250)));
+    let huge_fleet = json!({"fleet": "w".repeat(1 << 20)});
+    let run = run_function("dns-rebalancer", &emulator.env(REGION), &[foreign, foreign_alarm, long_alarm, huge_fleet]);
+    for outcome in &run.outcomes[..2] {
+        let ignored = outcome.response()["ignored"].as_str().unwrap_or_default().to_owned();
+        assert!(ignored.contains("account 999999999999"), "{outcome:?}");
+    }
+    for outcome in &run.outcomes[2..] {
+        assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
+    }
+    assert!(run.outcomes.iter().all(|o| format!("{o:?}").len() < 2000), "a huge name is not echoed back");
+    assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
+}

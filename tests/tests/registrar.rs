@@ -156,3 +156,36 @@ async fn events_of_another_region_or_malformed_make_no_mutating_call() {
     assert!(matches!(&outcomes[1], Outcome::Error { error_type, .. } if error_type == "InvalidEvent"));
     assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
 }
+
+#[tokio::test]
+async fn another_account_s_events_and_asg_names_aws_would_refuse_make_no_aws_call() {
+    let emulator = Emulator::start();
+    let (_, aws) = fleet(&emulator, "mirror").await;
+    new_tagged_asg(&emulator, "web-c", 2);
+    let foreign = |name: &str| {
+        let mut e = event(name);
+        e["account"] = json!("999999999999");
+        e
+    };
+    let mut long_name = event("asg-registrar/create-asg.json");
+    long_name["detail"]["requestParameters"]["autoScalingGroupName"] = json!("a".repeat(256));
+    let mut huge_name = event("asg-registrar/instance-launch.json");
+    huge_name["detail"]["AutoScalingGroupName"] = json!("a".repeat(1 << 20));
+    let before = emulator.calls().len();
+    let outcomes = register(
+        &emulator,
+        &[foreign("asg-registrar/tag-change.json"), foreign("asg-registrar/create-asg.json"), long_name, huge_name],
+    );
+    for outcome in &outcomes[..2] {
+        let ignored = outcome.response()["ignored"].as_str().unwrap_or_default().to_owned();
+        assert!(ignored.contains("account 999999999999"), "{outcome:?}");
+    }
+    for outcome in &outcomes[2..] {
+        assert!(
+            matches!(outcome, Outcome::Error { error_type, error_message } if error_type == "InvalidEvent" && error_message.contains("255")),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(emulator.calls()[before..], [] as [String; 0], "no AWS call at all");
+    assert!(attached(&aws, "web-c").await.is_empty(), "another account's tag change attached nothing");
+}

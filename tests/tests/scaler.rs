@@ -77,6 +77,49 @@ async fn an_alarm_on_shard_0_in_each_shape_ends_with_shard_1_complete() {
     }
 }
 
+/// Issue 14, item 3: DescribeLoadBalancerAttributes answers more than 20 keys for an ALB (the strict emulator
+/// answers AWS's full set) and AWS takes at most 20 per ModifyLoadBalancerAttributes: a clone that copied all of
+/// them in one call left shard 1 without listeners. Now it sends only what differs from a new ALB's defaults.
+#[tokio::test]
+async fn scale_out_clones_an_alb_with_more_than_20_attributes_and_tuned_values() {
+    use aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute;
+
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
+    let s0 = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
+    let s0_arn = s0.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let tuned = [
+        ("idle_timeout.timeout_seconds", "120"),
+        ("routing.http.xff_header_processing.mode", "preserve"),
+        ("deletion_protection.enabled", "true"),
+    ];
+    let attrs = tuned.iter().map(|(k, v)| LoadBalancerAttribute::builder().key(*k).value(*v).build());
+    let tune =
+        aws.elbv2.modify_load_balancer_attributes().load_balancer_arn(&s0_arn).set_attributes(Some(attrs.collect()));
+    tune.send().await.unwrap();
+    let all = aws.elbv2.describe_load_balancer_attributes().load_balancer_arn(&s0_arn).send().await.unwrap();
+    assert!(all.attributes().len() > 20, "AWS's full attribute set: {}", all.attributes().len());
+
+    let outcomes = scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")]);
+    outcomes[0].response();
+    assert_shard_1_complete(&aws, &fixture).await;
+    let s1 = aws.elbv2.describe_load_balancers().names("web-s1").send().await.unwrap();
+    let s1_arn = s1.load_balancers()[0].load_balancer_arn().unwrap();
+    let attrs = aws.elbv2.describe_load_balancer_attributes().load_balancer_arn(s1_arn).send().await.unwrap();
+    let value =
+        |k: &str| attrs.attributes().iter().find(|a| a.key() == Some(k)).and_then(|a| a.value()).map(str::to_owned);
+    assert_eq!(value("idle_timeout.timeout_seconds").as_deref(), Some("120"), "tuned values are cloned");
+    assert_eq!(value("routing.http.xff_header_processing.mode").as_deref(), Some("preserve"));
+    assert_eq!(value("routing.http.drop_invalid_header_fields.enabled").as_deref(), Some("true"));
+    assert_eq!(
+        value("deletion_protection.enabled").as_deref(),
+        Some("false"),
+        "not cloned: scale-in must be able to remove the shard"
+    );
+    let modify_calls = emulator.calls().iter().filter(|c| c.ends_with(":ModifyLoadBalancerAttributes")).count();
+    assert_eq!(modify_calls, 1 + 1 + 1, "provisioner's shard 0, the test's tuning, the clone: one call each");
+}
+
 #[tokio::test]
 async fn five_concurrent_identical_alarms_make_exactly_one_shard_and_a_replay_changes_nothing() {
     let emulator = Emulator::start();
@@ -165,6 +208,41 @@ async fn scale_in_drains_then_removes_after_the_wait_and_never_the_last_shard() 
     assert_eq!(load_balancer_names(&aws).await, ["web-s0"], "the last serving shard is never removed");
 }
 
+/// Issue 20 / issue 14 item 5: AWS answers DeleteTargetGroup with ResourceInUse for a while after the ALB's
+/// deletion. The removal leaves the TG behind; the next pass must remove it, never rebuild the shard around it.
+#[tokio::test]
+async fn a_target_group_left_by_resource_in_use_is_removed_by_the_next_pass_never_rebuilt() {
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |p| p["DeregistrationDelaySeconds"] = json!("0")).await;
+    scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")])[0].response();
+    scaler(&emulator, &[], &[event("alb-scaler/alarm-low.json")])[0].response();
+    emulator.set_target_group_in_use_seconds(3600.0);
+    let ttl_0 = [("STRATA_ALIAS_TTL_SECONDS", "0")];
+
+    // The removal deletes everything down to the ALB; the TG stays in use past the scaler's bounded wait.
+    let cut_short = scaler(&emulator, &ttl_0, &[event("alb-scaler/schedule.json")]);
+    assert!(matches!(cut_short[0], Outcome::Response(_)), "a remnant is left for the next pass: {cut_short:?}");
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
+    let remnant = aws.elbv2.describe_target_groups().names("web-s1-tg").send().await.unwrap();
+    let remnant_arn = remnant.target_groups()[0].target_group_arn().unwrap().to_owned();
+    let tags = aws.elbv2.describe_tags().resource_arns(&remnant_arn).send().await.unwrap();
+    let state = tags.tag_descriptions()[0].tags().iter().find(|t| t.key() == Some("strata:state"));
+    assert_eq!(state.and_then(|t| t.value()), Some("draining"), "the remnant is still known as draining");
+
+    // The next pass (AWS has let the TG go by then): the remnant is removed, nothing is rebuilt.
+    emulator.set_target_group_in_use_seconds(0.0);
+    let next = scaler(&emulator, &ttl_0, &[event("alb-scaler/schedule.json")]);
+    assert_eq!(next[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "remove", "index": 1}]));
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"], "never rebuilt");
+    let tgs = aws.elbv2.describe_target_groups().send().await.unwrap();
+    let names: Vec<_> = tgs.target_groups().iter().filter_map(|t| t.target_group_name()).collect();
+    assert_eq!(names, ["web-s0-tg"]);
+    assert_eq!(weights(&aws, &fixture.hosted_zone_id).await, [("strata:web:us-east-1:s0".to_owned(), 255)]);
+    assert_eq!(aws.route53.list_health_checks().send().await.unwrap().health_checks().len(), 1);
+    assert_eq!(alarm_names(&aws).await.iter().filter(|a| a.contains("-s1-")).count(), 0);
+    assert_eq!(attached(&aws, "web-a").await.len(), 1);
+}
+
 #[tokio::test]
 async fn max_shards_reached_adds_nothing_and_says_so() {
     let emulator = Emulator::start();
@@ -200,4 +278,21 @@ async fn ok_and_insufficient_data_transitions_foreign_alarms_and_malformed_paylo
         assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
     }
     assert_eq!(emulator.calls().len(), before, "no AWS call at all: {:?}", &emulator.calls()[before..]);
+}
+
+#[test]
+fn another_account_s_schedule_and_alarm_names_aws_would_refuse_make_no_aws_call() {
+    let emulator = Emulator::start();
+    let mut foreign = event("alb-scaler/schedule.json");
+    foreign["account"] = json!("999999999999");
+    let mut long_action = event("alb-scaler/alarm-action.json");
+    long_action["alarmData"]["alarmName"] = json!(format!("strata-web-s0-requests-high{}", "a".repeat(230)));
+    let mut long_eventbridge = event("alb-scaler/alarm-eventbridge.json");
+    long_eventbridge["detail"]["alarmName"] = json!("a".repeat(1 << 20));
+    let outcomes = scaler(&emulator, &[], &[foreign, long_action, long_eventbridge]);
+    assert!(outcomes[0].response()["ignored"].as_str().unwrap().contains("account 999999999999"));
+    for outcome in &outcomes[1..] {
+        assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
+    }
+    assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
 }

@@ -5,7 +5,8 @@ use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use strata_core::Result;
 use strata_core::aws::AwsClients;
-use strata_core::events::{AsgTrigger, decode_asg_event};
+use strata_core::events::{AsgTrigger, arn_account, decode_asg_event};
+use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::register::{StrayScope, reconcile};
 use tracing::info;
@@ -23,7 +24,8 @@ impl Config {
 }
 
 pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
-    let scope = match decode_asg_event(&event.payload, &aws.region)? {
+    let account = arn_account(&event.context.invoked_function_arn);
+    let scope = match decode_asg_event(&event.payload, &aws.region, account)? {
         AsgTrigger::Ignored(reason) => {
             info!(reason, "event ignored");
             return Ok(json!({"ignored": reason}));
@@ -34,9 +36,10 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
             StrayScope::Named(name)
         }
     };
-    let mut reports = Vec::new();
-    for fleet in discover_fleets(aws).await? {
-        reports.push(Box::pin(reconcile(aws, &fleet, scope.clone(), config.dry_run)).await?);
-    }
+    let work = discover_fleets(aws).await?.into_iter().map(|f| (f, scope.clone())).collect();
+    let reports = for_each_fleet("asg-registrar", work, |fleet, scope| async move {
+        Box::pin(reconcile(aws, &fleet, scope, config.dry_run)).await
+    })
+    .await?;
     Ok(json!({ "fleets": reports }))
 }

@@ -6,7 +6,8 @@ use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use strata_core::Result;
 use strata_core::aws::AwsClients;
-use strata_core::events::{RebalanceTrigger, decode_rebalance};
+use strata_core::events::{RebalanceTrigger, arn_account, decode_rebalance};
+use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::rebalance::rebalance;
 use tracing::info;
@@ -25,7 +26,8 @@ impl Config {
 }
 
 pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
-    let fleets = match decode_rebalance(&event.payload)? {
+    let account = arn_account(&event.context.invoked_function_arn);
+    let fleets = match decode_rebalance(&event.payload, account)? {
         RebalanceTrigger::Ignored(reason) => {
             info!(reason, "event ignored");
             return Ok(json!({"ignored": reason}));
@@ -33,11 +35,12 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
         RebalanceTrigger::Fleet(fleet) => vec![fleet],
         RebalanceTrigger::AllFleets => discover_fleets(aws).await?,
     };
-    let mut reports = Vec::new();
-    for fleet in &fleets {
-        let report = Box::pin(rebalance(aws, fleet, config.dry_run)).await?;
+    let work = fleets.into_iter().map(|f| (f, ())).collect();
+    let reports = for_each_fleet("dns-rebalancer", work, |fleet, ()| async move {
+        let report = Box::pin(rebalance(aws, &fleet, config.dry_run)).await?;
         info!(fleet = %fleet, changes = report.changes.len(), reason = report.reason, "rebalanced");
-        reports.push(report);
-    }
+        Ok(report)
+    })
+    .await?;
     Ok(json!({ "fleets": reports }))
 }

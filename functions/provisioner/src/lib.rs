@@ -1,39 +1,53 @@
 //! provisioner: the `Custom::StrataFleet` CloudFormation custom resource. Create/Update converge the region's
 //! fleet to the spec, Delete removes it; CloudFormation is answered on every path, before the deadline.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures::FutureExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_core::custom_resource::{
     CustomResourceRequest, CustomResourceResponse, RequestType, send_response, validate_response_url,
 };
-use strata_core::names::FleetName;
+use strata_core::events::arn_account;
+use strata_core::names::{FleetName, Owner};
 use strata_core::observe::DnsLocation;
 use strata_core::provision::{converge, teardown};
 use strata_core::spec::FleetSpec;
 use strata_core::{Result, StrataError};
-use tracing::{Instrument, error, info, info_span};
+use tracing::{Instrument, error, info, info_span, warn};
 
 /// Deployment-wide settings, from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `STRATA_SCALER_ARN`: the alb-scaler the alarms act on, unless the spec names one.
+    /// The alarms' action unless the spec names one: `STRATA_ALARM_TOPIC_ARN`, else `STRATA_SCALER_ARN` (the
+    /// alb-scaler).
     pub scaler_arn: Option<String>,
     /// `AWS_ENDPOINT_URL`: with an emulator, ResponseURLs on its host are accepted.
     pub endpoint: Option<String>,
     /// `STRATA_ANSWER_MARGIN_MS`: answer FAILED this long before the Lambda deadline (default 10 s).
     pub answer_margin: Duration,
+    /// `STRATA_TEST_PANIC=1`, a test hook only: the handler panics after the request was validated, so that
+    /// a test can show the deployed (release) binary still answers CloudFormation.
+    pub test_panic: bool,
 }
 
 impl Config {
     pub fn from_env() -> Self {
         let margin = std::env::var("STRATA_ANSWER_MARGIN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
         Self {
-            scaler_arn: std::env::var("STRATA_SCALER_ARN").ok().filter(|v| !v.is_empty()),
+            // The alarms' one action (so each transition reaches the scaler once): the stack's alarm topic, which
+            // the alb-scaler subscribes to, when it has one; else the alb-scaler itself.
+            scaler_arn: std::env::var("STRATA_ALARM_TOPIC_ARN")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| std::env::var("STRATA_SCALER_ARN").ok().filter(|v| !v.is_empty())),
             endpoint: std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
             answer_margin: Duration::from_millis(margin),
+            test_panic: std::env::var("STRATA_TEST_PANIC").is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -59,25 +73,66 @@ fn answer_budget(deadline_ms: u64, now_ms: u64, margin: Duration) -> Duration {
     Duration::from_millis(deadline_ms - now_ms).saturating_sub(margin)
 }
 
-/// Handles one request and always answers CloudFormation, unless the request cannot be answered at all
-/// (no ResponseURL, or one that is not a pre-signed S3 URL): then it fails without any AWS call.
+/// Time left to PUT the answer: up to the deadline, less a moment to post the Lambda response; the margin
+/// when the deadline is not a real one.
+fn answer_window(deadline_ms: u64, now_ms: u64, margin: Duration) -> Duration {
+    if deadline_ms <= now_ms {
+        return margin;
+    }
+    Duration::from_millis(deadline_ms - now_ms).saturating_sub(Duration::from_millis(250))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Handles one request and always answers CloudFormation (on a panic too), unless the request cannot be
+/// answered at all (no ResponseURL, or one that is not CloudFormation's): then it fails without any AWS call.
 pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
     let request = CustomResourceRequest::from_json(&event.payload)?;
-    validate_response_url(&request.response_url, config.endpoint.as_deref())?;
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let budget = answer_budget(event.context.deadline, now_ms, config.answer_margin);
+    if let Err(err) = validate_response_url(&request.response_url, &aws.region, config.endpoint.as_deref()) {
+        error!(error = %err, stack_id = %request.stack_id, "cannot answer this request: no AWS call made");
+        return Err(err);
+    }
+    let budget = answer_budget(event.context.deadline, now_ms(), config.answer_margin);
     let log_stream = event.context.env_config.log_stream.clone();
-    let span =
-        info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);
-    let outcome = tokio::time::timeout(budget, Box::pin(act(aws, config, &request)).instrument(span)).await;
-    let response = match outcome {
-        Ok(response) => response,
-        Err(_) => CustomResourceResponse {
-            success: false,
-            reason: format!("timed out after {budget:?}, before the Lambda deadline; see log stream {log_stream}"),
-            physical_resource_id: fallback_physical_id(&request, &aws.region),
-            data: json!({}),
-        },
+    let fleet_taken = AtomicBool::new(false);
+    // A Create cut short (time out, panic) after it passed the owner check may have made resources: its answer
+    // names the fleet, so that CloudFormation's rollback Delete removes them.
+    let cut_short = |reason: String| CustomResourceResponse {
+        physical_resource_id: timeout_physical_id(&request, &aws.region, fleet_taken.load(Ordering::SeqCst)),
+        ..failed(&request, &aws.region, reason)
+    };
+    let response = match foreign_account(&request, &event.context.invoked_function_arn) {
+        // Another account never created anything here (its Create was refused): its Delete, a rollback's
+        // included, succeeds without touching anything, so that its stack is not stuck in DELETE_FAILED.
+        Some(reason) if request.request_type == RequestType::Delete => {
+            warn!(reason, "Delete from another account: nothing of it exists here; no AWS call made");
+            CustomResourceResponse {
+                success: true,
+                reason: format!("nothing to delete: {reason}"),
+                physical_resource_id: fallback_physical_id(&request, &aws.region),
+                data: json!({}),
+            }
+        }
+        Some(reason) => {
+            warn!(reason, "request refused: no AWS call made");
+            failed(&request, &aws.region, reason)
+        }
+        None => {
+            let span = info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);
+            let work =
+                AssertUnwindSafe(Box::pin(act(aws, config, &request, &fleet_taken)).instrument(span)).catch_unwind();
+            match tokio::time::timeout(budget, work).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(panic)) => {
+                    let reason = format!("the provisioner failed unexpectedly (panic: {})", panic_message(&*panic));
+                    error!(reason, "handler panicked");
+                    cut_short(reason)
+                }
+                Err(_) => cut_short(format!("timed out after {budget:?}, before the Lambda deadline")),
+            }
+        }
     };
     let response = if response.success {
         response
@@ -86,53 +141,110 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
     };
     let status = if response.success { "SUCCESS" } else { "FAILED" };
     info!(status, physical_resource_id = %response.physical_resource_id, reason = %response.reason, "answering CloudFormation");
-    send_response(&request.response_url, response.body(&request)).await?;
+    let window = answer_window(event.context.deadline, now_ms(), config.answer_margin);
+    send_response(&request.response_url, response.body(&request), window).await?;
     Ok(json!({"Status": status, "PhysicalResourceId": response.physical_resource_id, "Reason": response.reason}))
 }
 
-/// The id to answer with when the spec cannot say: the one CloudFormation sent, or one derived from the raw
-/// fleet name, so that the Delete CloudFormation sends after a failure maps to nothing and succeeds.
-fn fallback_physical_id(request: &CustomResourceRequest, region: &str) -> String {
-    if let Some(id) = &request.physical_resource_id {
-        return id.clone();
-    }
-    let raw = request.properties.get("FleetName").and_then(Value::as_str).unwrap_or("invalid");
-    match FleetName::parse(raw) {
-        Ok(fleet) => physical_id(fleet.as_str(), region),
-        Err(_) => format!("strata-invalid:{region}:{}", request.request_id),
+/// A request from a stack of another account than this function's own is refused.
+fn foreign_account(request: &CustomResourceRequest, function_arn: &str) -> Option<String> {
+    let ours = arn_account(function_arn)?;
+    match arn_account(&request.stack_id) {
+        Some(theirs) if theirs == ours => None,
+        Some(theirs) => Some(format!("the stack is in account {theirs}; this provisioner serves account {ours} only")),
+        None => Some("StackId is not a CloudFormation stack ARN".into()),
     }
 }
 
-async fn act(aws: &AwsClients, config: &Config, request: &CustomResourceRequest) -> CustomResourceResponse {
-    let failed = |reason: String| CustomResourceResponse {
+/// A panic's message, short.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    text.chars().take(200).collect()
+}
+
+fn failed(request: &CustomResourceRequest, region: &str, reason: String) -> CustomResourceResponse {
+    CustomResourceResponse {
         success: false,
         reason,
-        physical_resource_id: fallback_physical_id(request, &aws.region),
+        physical_resource_id: fallback_physical_id(request, region),
         data: json!({}),
-    };
+    }
+}
+
+/// The id to answer a failure with when no fleet was touched: the one CloudFormation sent (Update), or for a
+/// Create one that names no fleet, so that the rollback Delete CloudFormation sends maps to nothing, succeeds,
+/// and can never take a fleet of the same name that another custom resource holds.
+fn fallback_physical_id(request: &CustomResourceRequest, region: &str) -> String {
+    match &request.physical_resource_id {
+        Some(id) => id.clone(),
+        None => format!("strata-failed:{region}:{}", request.request_id),
+    }
+}
+
+/// A Create cut short after it passed the owner check may have made resources: answer the fleet's own id, so
+/// that CloudFormation's rollback Delete removes them. Before that check, nothing was made.
+fn timeout_physical_id(request: &CustomResourceRequest, region: &str, fleet_taken: bool) -> String {
+    let fleet = request.properties.get("FleetName").and_then(Value::as_str).and_then(|f| FleetName::parse(f).ok());
+    match fleet.filter(|_| fleet_taken && request.physical_resource_id.is_none()) {
+        Some(fleet) => physical_id(fleet.as_str(), region),
+        None => fallback_physical_id(request, region),
+    }
+}
+
+/// The custom resource a request comes from: the owner of the fleet it creates.
+fn owner_of(request: &CustomResourceRequest) -> Owner {
+    Owner::new(&request.stack_id, &request.logical_resource_id)
+}
+
+async fn act(
+    aws: &AwsClients,
+    config: &Config,
+    request: &CustomResourceRequest,
+    fleet_taken: &AtomicBool,
+) -> CustomResourceResponse {
+    if config.test_panic {
+        panic!("STRATA_TEST_PANIC=1: the test hook's panic");
+    }
     match request.request_type {
         RequestType::Create | RequestType::Update => {
             let spec = match FleetSpec::from_properties(&request.properties) {
                 Ok(spec) => spec,
-                Err(err) => return failed(err.to_string()),
+                Err(err) => return failed(request, &aws.region, err.to_string()),
             };
             let physical_resource_id = physical_id(spec.fleet.as_str(), &aws.region);
-            match Box::pin(converge(aws, &spec, config.scaler_arn.as_deref())).await {
+            let owner = owner_of(request);
+            // An Update of the fleet its PhysicalResourceId names may claim it if it was made before owners were
+            // written; a Create, or an Update to another FleetName, takes only a name nobody holds.
+            let may_claim = request.request_type == RequestType::Update
+                && request.physical_resource_id.as_deref().and_then(|id| fleet_of_physical_id(id, &aws.region))
+                    == Some(spec.fleet.clone());
+            let scaler_arn = config.scaler_arn.as_deref();
+            match Box::pin(converge(aws, &spec, &owner, may_claim, scaler_arn, fleet_taken)).await {
                 Ok(summary) => CustomResourceResponse {
                     success: true,
                     reason: String::new(),
                     physical_resource_id,
+                    // Lists are answered comma-separated, and shortened first if the answer exceeds 4 KiB.
                     data: json!({
                         "RegionalDnsName": summary.regional_dns_name,
-                        "LoadBalancerArns": summary.load_balancer_arns.join(","),
-                        "LoadBalancerDnsNames": summary.load_balancer_dns_names.join(","),
-                        "TargetGroupArns": summary.target_group_arns.join(","),
+                        "LoadBalancerArns": summary.load_balancer_arns,
+                        "LoadBalancerDnsNames": summary.load_balancer_dns_names,
+                        "TargetGroupArns": summary.target_group_arns,
                     }),
                 },
+                // Nothing was changed: the fleet is someone else's.
+                Err(err @ StrataError::NotOwner(_)) => {
+                    error!(error = %err, "refused: not the fleet's owner");
+                    failed(request, &aws.region, err.to_string())
+                }
                 Err(err) => {
                     error!(error = %err, "converge failed");
                     let reason = if request.request_type == RequestType::Create {
-                        rollback(aws, &spec, err).await
+                        rollback(aws, &spec, &owner, err).await
                     } else {
                         err.to_string()
                     };
@@ -144,10 +256,11 @@ async fn act(aws: &AwsClients, config: &Config, request: &CustomResourceRequest)
     }
 }
 
-/// A failed Create removes what it made, so CloudFormation's rollback leaves nothing behind.
-async fn rollback(aws: &AwsClients, spec: &FleetSpec, cause: StrataError) -> String {
+/// A failed Create removes what it made (what carries its owner's marks), so CloudFormation's rollback leaves
+/// nothing behind.
+async fn rollback(aws: &AwsClients, spec: &FleetSpec, owner: &Owner, cause: StrataError) -> String {
     let dns = DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() };
-    match Box::pin(teardown(aws, &spec.fleet, dns, Some(spec.asgs.clone()))).await {
+    match Box::pin(teardown(aws, &spec.fleet, Some(dns), Some(spec.asgs.clone()), owner, false)).await {
         Ok(_) => format!("{cause}; everything this Create made was removed"),
         Err(cleanup) => format!("{cause}; rolling back also failed ({cleanup}): CloudFormation's Delete will retry it"),
     }
@@ -164,7 +277,8 @@ async fn delete(aws: &AwsClients, request: &CustomResourceRequest) -> CustomReso
     let Some(fleet) = fleet_of_physical_id(&id, &aws.region) else {
         return done("nothing to delete: this resource was never created");
     };
-    // The zone comes from the properties when they parse, else from the shards' own policy tags.
+    // The zone comes from the properties when they parse, else from the shards' own policy tags: a Delete needs
+    // no valid properties (CloudFormation sends the last ones, which may be the very ones that failed).
     let spec = FleetSpec::from_properties(&request.properties).ok().filter(|s| s.fleet == fleet);
     let zone = request.properties.get("HostedZoneId").and_then(Value::as_str);
     let domain = request.properties.get("Domain").and_then(Value::as_str);
@@ -177,22 +291,10 @@ async fn delete(aws: &AwsClients, request: &CustomResourceRequest) -> CustomReso
         }
         _ => None,
     };
-    let Some(dns) = dns else {
-        return CustomResourceResponse {
-            success: false,
-            reason: "Delete needs HostedZoneId and Domain in the properties to find the fleet's records".into(),
-            physical_resource_id: id.clone(),
-            data: json!({}),
-        };
-    };
-    match Box::pin(teardown(aws, &fleet, dns, spec.map(|s| s.asgs))).await {
-        Ok(0) => done("nothing to delete: no shard of this fleet exists in this region"),
+    let owner = owner_of(request);
+    match Box::pin(teardown(aws, &fleet, dns, spec.map(|s| s.asgs), &owner, true)).await {
+        Ok(0) => done("nothing of this custom resource's fleet exists in this region"),
         Ok(_) => done(""),
-        Err(err) => CustomResourceResponse {
-            success: false,
-            reason: err.to_string(),
-            physical_resource_id: id.clone(),
-            data: json!({}),
-        },
+        Err(err) => failed(request, &aws.region, err.to_string()),
     }
 }

@@ -1,18 +1,25 @@
-//! CloudWatch reads: the fleet's alarms by name prefix.
+//! CloudWatch reads: the fleet's alarms (found by name prefix, kept by exact name), their tags, request rates.
 
 use aws_sdk_cloudwatch as cloudwatch;
 
 use crate::error::{Result, aws_error};
-use crate::model::Alarm;
+use crate::model::{Alarm, Tags};
+use crate::names::{FleetName, alarm_prefix, parse_alarm_name};
 
-pub async fn alarms_with_prefix(client: &cloudwatch::Client, prefix: &str) -> Result<Vec<Alarm>> {
+/// The fleet's alarms: the prefix search also finds other fleets' (`web` finds `web-v2`'s); only names that
+/// parse exactly as this fleet's are kept.
+pub async fn fleet_alarms(client: &cloudwatch::Client, fleet: &FleetName) -> Result<Vec<Alarm>> {
+    let prefix = alarm_prefix(fleet);
     let mut pages = client.describe_alarms().alarm_name_prefix(prefix).max_records(100).into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("cloudwatch", "DescribeAlarms", e))?;
-        out.extend(page.metric_alarms().iter().map(|a| {
-            Alarm {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
+        out.extend(page.metric_alarms().iter().filter_map(|a| {
+            let name = a.alarm_name().unwrap_or_default();
+            Some(Alarm {
+                kind: parse_alarm_name(fleet, name)?,
+                alarm_arn: a.alarm_arn().unwrap_or_default().to_owned(),
+                name: name.to_owned(),
                 state: a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                 threshold: a.threshold(),
                 alarm_actions: a.alarm_actions().to_vec(),
@@ -22,11 +29,22 @@ pub async fn alarms_with_prefix(client: &cloudwatch::Client, prefix: &str) -> Re
                     .find(|d| d.name() == Some("LoadBalancer"))
                     .and_then(|d| d.value())
                     .map(str::to_owned),
-            }
+            })
         }));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// An alarm's tags (CloudWatch reads them one alarm at a time); `None` for an alarm already gone.
+pub async fn alarm_tags(client: &cloudwatch::Client, alarm_arn: &str) -> Result<Option<Tags>> {
+    match client.list_tags_for_resource().resource_arn(alarm_arn).send().await {
+        Ok(out) => {
+            Ok(Some(out.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect()))
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
+        Err(err) => Err(aws_error("cloudwatch", "ListTagsForResource", err)),
+    }
 }
 
 /// GetMetricData takes at most 500 queries a call.

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::model::ObservedFleet;
 use crate::names::{ShardIndex, TAG_DRAIN_TRIGGER, TAG_TRIGGER};
+use crate::plan::guard;
 use crate::policy::FleetPolicy;
 use crate::spec::ALB_QUOTA_PER_REGION;
 
@@ -88,7 +89,10 @@ pub fn plan_scale(
         match shard.draining_since().and_then(parse_rfc3339) {
             // A drain cut short between its tags and its weights: finish it, and the wait starts again.
             _ if still_weighted => plan.steps.push(ScaleStep::Drain { index: shard.index }),
-            Some(since) if now >= since + wait => plan.steps.push(ScaleStep::Remove { index: shard.index }),
+            Some(since) if now >= since + wait => match guard::may_remove(fleet, shard.index) {
+                Ok(()) => plan.steps.push(ScaleStep::Remove { index: shard.index }),
+                Err(why) => plan.notes.push(format!("shard {} is kept: {why}", shard.index)),
+            },
             Some(since) => {
                 plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now))
             }
@@ -112,7 +116,7 @@ pub fn plan_scale(
                 plan.notes
                     .push(format!("the region holds {region_load_balancers} load balancers (quota 50): no new shard"));
             } else {
-                let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.shard(*i).is_none());
+                let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.index_is_free(*i));
                 match index {
                     Some(index) => plan.steps.push(ScaleStep::Create { index, from }),
                     None => plan.notes.push("every shard index is in use".into()),
@@ -129,10 +133,16 @@ pub fn plan_scale(
                     "{} serving shard(s), MinShards {floor}: never remove the last serving shards",
                     serving.len()
                 ));
-            } else if let Some(index) = serving.iter().rev().find(|i| weighted(i) && complete(**i)) {
-                plan.steps.push(ScaleStep::Drain { index: *index });
             } else {
-                plan.notes.push("no serving shard with weight to drain".into());
+                let candidates: Vec<ShardIndex> =
+                    serving.iter().rev().copied().filter(|i| weighted(i) && complete(*i)).collect();
+                match candidates.iter().find(|i| guard::may_drain(fleet, **i).is_ok()) {
+                    Some(index) => plan.steps.push(ScaleStep::Drain { index: *index }),
+                    None => match candidates.first().map(|i| guard::may_drain(fleet, *i)) {
+                        Some(Err(why)) => plan.notes.push(format!("no shard drained: {why}")),
+                        _ => plan.notes.push("no serving shard with weight to drain".into()),
+                    },
+                }
             }
         }
         ScaleTrigger::Tidy => {}

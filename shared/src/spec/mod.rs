@@ -47,15 +47,14 @@ impl IpAddressType {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TargetType {
+    /// The only type Auto Scaling attaches (AttachLoadBalancerTargetGroups): `ip` and `lambda` are refused.
     Instance,
-    Ip,
 }
 
 impl TargetType {
     pub fn as_aws(self) -> &'static str {
         match self {
             Self::Instance => "instance",
-            Self::Ip => "ip",
         }
     }
 }
@@ -222,8 +221,13 @@ fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<F
         r.fail("CertificateArn", format!("{arn:?} is not an ACM certificate ARN"));
     }
     let ssl_policy = r.optional_string("SslPolicy").unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned());
-    let target_type =
-        r.choice("TargetType", TargetType::Instance, &[("instance", TargetType::Instance), ("ip", TargetType::Ip)]);
+    if let Some(other) = r.optional_string("TargetType").filter(|t| t != "instance") {
+        r.fail(
+            "TargetType",
+            format!("{other:?} is refused: must be \"instance\", the only target type Auto Scaling attaches"),
+        );
+    }
+    let target_type = TargetType::Instance;
     let target_port = r.number("TargetPort", 80u16, 1..=65535);
     // Only HTTP is supported behind the ALB; the property exists so templates can say so explicitly.
     r.choice("TargetProtocol", (), &[("HTTP", ())]);
@@ -288,11 +292,29 @@ fn read_health_check(r: &mut PropertyReader<'_>) -> HealthCheck {
     }
 }
 
+/// The longest ASG name AWS accepts.
+const ASG_NAME_MAX_CHARS: usize = 255;
+
 fn read_asg_selector(r: &mut PropertyReader<'_>) -> AsgSelector {
     let names = r.string_list("AutoScalingGroupNames", "");
+    for (i, name) in names.iter().enumerate() {
+        let chars = name.chars().count();
+        if chars > ASG_NAME_MAX_CHARS {
+            r.fail(&format!("AutoScalingGroupNames[{i}]"), format!("{chars} characters; AWS allows at most 255"));
+        }
+    }
     let tag = r.object("AutoScalingGroupTag", |t| {
         let key = t.optional_string("Key");
         let value = t.optional_string("Value");
+        for (field, text, max) in [("Key", &key, 128), ("Value", &value, 256)] {
+            let chars = text.as_deref().map_or(0, |v| v.chars().count());
+            if chars > max {
+                t.fail(
+                    field,
+                    format!("{chars} characters; AWS allows at most {max} in a tag {}", field.to_lowercase()),
+                );
+            }
+        }
         match (key, value) {
             (Some(k), Some(v)) => Some((k, v)),
             (None, None) => None,

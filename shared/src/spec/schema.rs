@@ -89,7 +89,7 @@ pub struct Property {
 /// The two properties that select the fleet's ASGs: at least one must select something.
 pub const ASG_SELECTORS: [&str; 2] = ["AutoScalingGroupNames", "AutoScalingGroupTag"];
 
-const FLEET_NAME_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$";
+const FLEET_NAME_PATTERN: &str = "^(?!internal-)[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$";
 const DOMAIN_PATTERN: &str = r"^(?=.{1,200}\.?$)([A-Za-z0-9][A-Za-z0-9-]{0,62}\.)+[A-Za-z0-9][A-Za-z0-9-]{0,62}\.?$";
 
 const fn text(pattern: Option<&'static str>) -> Kind {
@@ -253,14 +253,22 @@ pub const PROPERTIES: &[Property] = &[
     Property {
         required: true,
         on_update: OnUpdate::NewFleet,
-        rule: "1-20 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`",
+        rule: "1-20 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`, not starting with `internal-` \
+               (AWS refuses ALB names that do)",
         details: "Every name derives from it: ALB `<fleet>-s<k>`, target group `<fleet>-s<k>-tg`, alarms \
                   `strata-<fleet>-…`, record SetIdentifiers `strata:<fleet>:…`, the `strata:fleet` tag and the \
                   PhysicalResourceId `strata:<fleet>:<region>`. Changing it builds a new fleet beside the old one; \
                   CloudFormation then sends Delete for the old PhysicalResourceId, which removes the old fleet. \
                   This is the way to change a property that is refused on Update.",
         examples: &["\"web\"", "\"a-20-char-fleet-name\"", "\"0\""],
-        counter_examples: &["\"Web\"", "\"web_1\"", "\"-web\"", "\"web-\"", "\"a-21-char-fleet-names\""],
+        counter_examples: &[
+            "\"Web\"",
+            "\"web_1\"",
+            "\"-web\"",
+            "\"web-\"",
+            "\"a-21-char-fleet-names\"",
+            "\"internal-api\"",
+        ],
         ..prop(
             "FleetName",
             text(Some(FLEET_NAME_PATTERN)),
@@ -371,10 +379,10 @@ pub const PROPERTIES: &[Property] = &[
     },
     Property {
         on_update: OnUpdate::Refused,
-        details: "`ip` target groups register the ASGs' instances by private IP.",
+        details: "`instance` is the only type: Auto Scaling attaches only instance target groups.",
         ..prop(
             "TargetType",
-            Kind::Choice(&["instance", "ip"]),
+            Kind::Choice(&["instance"]),
             DefaultValue::Text("instance"),
             "How targets register in the target groups.",
         )
@@ -482,7 +490,7 @@ pub const PROPERTIES: &[Property] = &[
     },
     Property {
         rule: "a Lambda function ARN (`arn:…:function:…`)",
-        details: "Overrides the provisioner's `STRATA_SCALER_ARN`, and is kept in the fleet's policy tags so that the \
+        details: "Overrides the provisioner's `STRATA_SCALER_ARN` (and `STRATA_ALARM_TOPIC_ARN`), and is kept in the fleet's policy tags so that the \
                   alb-scaler writes the same alarm actions when it rewrites the alarms.",
         examples: &["\"arn:aws:lambda:us-east-1:123456789012:function:strata-alb-scaler\""],
         counter_examples: &["\"strata-alb-scaler\"", "\"arn:aws:sns:us-east-1:123456789012:topic\""],
@@ -1016,14 +1024,16 @@ mod tests {
             set(&mut props, &path, default.clone());
             let explicit = FleetSpec::from_properties(&props).unwrap();
             assert_eq!(explicit, base, "{path}: the table's default {default} is not what the parser uses");
-            // And the property matters: some other valid value changes the spec (TargetProtocol has none).
+            // And the property matters: some other valid value changes the spec (the single-valued ones, which
+            // let a template say so explicitly, have none).
             let other = p.valid_values().into_iter().find(|v| {
                 let mut props = valid_properties();
                 companions(&path, &mut props);
                 set(&mut props, &path, v.clone());
                 FleetSpec::from_properties(&props).is_ok_and(|spec| spec != base)
             });
-            assert!(other.is_some() || path == "TargetProtocol", "{path}: no valid value changes the spec");
+            let single_valued = ["TargetProtocol", "TargetType"].contains(&path.as_str());
+            assert!(other.is_some() || single_valued, "{path}: no valid value changes the spec");
         }
     }
 

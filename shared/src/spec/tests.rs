@@ -98,3 +98,56 @@ fn replacement_fields_are_the_ones_aws_cannot_change_in_place() {
     let new = FleetSpec::from_properties(&props).unwrap();
     assert_eq!(old.replacement_fields(&new), vec!["Scheme"]);
 }
+
+#[test]
+fn names_aws_would_refuse_are_refused_without_echoing_them() {
+    let mut props = valid_properties();
+    props["AutoScalingGroupNames"] = json!(["web-a", "a".repeat(256)]);
+    props["AutoScalingGroupTag"] = json!({"Key": "k".repeat(129), "Value": "v".repeat(257)});
+    props["FleetName"] = json!("f".repeat(1 << 20));
+    let Err(StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&props) else { panic!("refused") };
+    let fields = errors.fields();
+    for field in ["AutoScalingGroupNames[1]", "AutoScalingGroupTag.Key", "AutoScalingGroupTag.Value", "FleetName"] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    assert!(errors.to_string().len() < 1000, "the names are not echoed: {} bytes", errors.to_string().len());
+    props["AutoScalingGroupNames"] = json!(["a".repeat(255)]);
+    props["AutoScalingGroupTag"] = json!({"Key": "k".repeat(128), "Value": "v".repeat(256)});
+    props["FleetName"] = json!("web");
+    assert!(FleetSpec::from_properties(&props).is_ok(), "AWS's own maxima are accepted");
+}
+
+#[test]
+fn target_type_ip_is_refused_naming_the_field() {
+    let mut props = valid_properties();
+    props["TargetType"] = json!("ip");
+    let err = FleetSpec::from_properties(&props).unwrap_err();
+    let StrataError::InvalidSpec(fields) = &err else { panic!("{err}") };
+    assert_eq!(fields.fields(), vec!["TargetType"]);
+    assert!(err.to_string().contains("Auto Scaling attaches"), "{err}");
+    props["TargetType"] = json!("instance");
+    assert_eq!(FleetSpec::from_properties(&props).unwrap().target_type, TargetType::Instance);
+}
+
+#[test]
+fn a_fleet_name_that_makes_an_internal_alb_name_is_refused() {
+    let mut props = valid_properties();
+    props["FleetName"] = json!("internal-api");
+    let err = FleetSpec::from_properties(&props).unwrap_err();
+    let StrataError::InvalidSpec(fields) = &err else { panic!("{err}") };
+    assert_eq!(fields.fields(), vec!["FleetName"]);
+    assert!(err.to_string().contains("internal-"), "{err}");
+    props["FleetName"] = json!("api-internal");
+    assert!(FleetSpec::from_properties(&props).is_ok(), "only the prefix is reserved");
+}
+
+#[test]
+fn the_health_check_timeout_is_below_every_interval_aws_accepts() {
+    use crate::shard::health_check_timeout;
+    for interval in 5..=300 {
+        let timeout = health_check_timeout(interval);
+        assert!((2..=120).contains(&timeout) && timeout < interval, "interval {interval}: timeout {timeout}");
+    }
+    assert_eq!(health_check_timeout(30), 5, "AWS's default HTTP timeout where it fits");
+    assert_eq!(health_check_timeout(5), 4);
+}

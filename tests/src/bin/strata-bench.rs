@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use strata_tests::custom_resource::{CfnRequest, provision};
 use strata_tests::emulator::python;
 use strata_tests::runtime::{Run, run_binary, run_command};
-use strata_tests::{Emulator, Fixture, event, workspace_root};
+use strata_tests::{Emulator, Fixture, event, target_dir, workspace_root};
 
 const REGION: &str = "us-east-1";
 const FUNCTIONS: [&str; 4] = ["provisioner", "asg-registrar", "alb-scaler", "dns-rebalancer"];
 const RUNS: usize = 20;
 
 fn release(name: &str) -> PathBuf {
-    let path = workspace_root().join("target/release").join(name);
+    let path = target_dir().join("release").join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --release --workspace --bins` (make bench does)",
@@ -107,10 +107,10 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
     );
 }
 
-/// The deployable zip: target/lambda/<name>/bootstrap.zip from `make package` (arm64) when present, else the
+/// The deployable zip: <target>/lambda/<name>/bootstrap.zip from `make package` (arm64) when present, else the
 /// release binary zipped here as `bootstrap` (x86_64), which is what the number then stands for.
 fn zip_size(binary: &PathBuf, function: &str) -> f64 {
-    let packaged = workspace_root().join("target/lambda").join(function).join("bootstrap.zip");
+    let packaged = target_dir().join("lambda").join(function).join("bootstrap.zip");
     if let Ok(meta) = std::fs::metadata(&packaged) {
         return meta.len() as f64 / 1e6;
     }

@@ -228,6 +228,11 @@ async fn main() -> ExitCode {
     let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.unwrap();
     let ids: Vec<_> = records.resource_record_sets().iter().filter_map(|r| r.set_identifier()).collect();
     demo.expect(ids == ["legacy"], "only the foreign weighted record remains");
+    let authorizations = demo.emulator.authorizations();
+    let refused = authorizations.iter().filter(|a| !a.allowed).count();
+    let roles: std::collections::BTreeSet<&str> = authorizations.iter().map(|a| a.function.as_str()).collect();
+    println!("   IAM: {} authorizations of {} functions' calls, {refused} refused", authorizations.len(), roles.len());
+    demo.expect(refused == 0 && roles.len() == 4, "every function ran under its own template role, nothing refused");
 
     println!();
     if demo.failures.is_empty() {

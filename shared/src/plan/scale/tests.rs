@@ -100,6 +100,10 @@ fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
         asgs: vec![],
         alarms: vec![],
         region_load_balancers: 0,
+        owner: None,
+        taken_indexes: Default::default(),
+        other_owners: Vec::new(),
+        deleting: false,
     }
 }
 
@@ -159,6 +163,27 @@ fn a_drained_shard_is_removed_only_after_ttl_plus_deregistration_delay() {
     assert!(early.steps.is_empty(), "60 s + 30 s have not passed: {early:?}");
     let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW + 30, 60, 2);
     assert_eq!(later.steps, vec![ScaleStep::Remove { index: s(1) }]);
+}
+
+/// Issue 20: the removal deleted the ALB, then AWS answered ResourceInUse on the TG (or the function died):
+/// the TG left behind carries the draining mark too, so every trigger removes it and none rebuilds it.
+#[test]
+fn the_target_group_left_by_a_removal_cut_short_is_removed_never_finished() {
+    let since = format_rfc3339(NOW - 3600);
+    let (mut remnant, _) = shard(1, 0, false, Some(&since));
+    let marks = remnant.load_balancer.take().unwrap().tags;
+    remnant.target_group.as_mut().unwrap().tags = marks;
+    remnant.listeners.clear();
+    let observed = fleet(vec![shard(0, 255, false, None), (remnant, None)]);
+    assert!(observed.shards[1].is_draining() && !observed.shards[1].is_serving());
+    for trigger in [ScaleTrigger::Tidy, ScaleTrigger::Out, ScaleTrigger::In] {
+        let plan = plan_scale(&observed, &policy(8, 1), trigger, None, NOW, 60, 1);
+        assert!(plan.steps.contains(&ScaleStep::Remove { index: s(1) }), "{trigger:?}: {plan:?}");
+        assert!(
+            !plan.steps.iter().any(|step| matches!(step, ScaleStep::Finish { index, .. } if *index == s(1))),
+            "{trigger:?}: {plan:?}"
+        );
+    }
 }
 
 proptest! {
