@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL` for the emulator).
 
 mod report;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -10,7 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use strata_core::names::FleetName;
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "See a Strata fleet and what Strata would change, without changing it")]
+#[command(
+    name = "strata",
+    version,
+    about = "See a Strata fleet, what Strata would change now, and what it would do with your traffic"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +27,8 @@ enum Command {
     Status(Args),
     /// What the dns-rebalancer and the alb-scaler would change now (read-only: no AWS resource is modified).
     Plan(Args),
+    /// Replays a traffic series through Strata's own planners (no AWS): a summary and an SVG chart.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -38,7 +45,7 @@ struct Args {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Output {
+pub(crate) enum Output {
     Table,
     Json,
 }
@@ -49,6 +56,18 @@ async fn main() -> ExitCode {
     let (args, plan) = match &cli.command {
         Command::Status(args) => (args, false),
         Command::Plan(args) => (args, true),
+        Command::Simulate(args) => {
+            return match simulate::run(args) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("strata simulate: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     let fleet = match FleetName::parse(&args.fleet) {
         Ok(fleet) => fleet,

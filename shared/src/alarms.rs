@@ -16,7 +16,7 @@ use crate::names::{
 use crate::spec::Limits;
 
 /// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
-const MAX_ALARM_METRICS: usize = 10;
+pub const MAX_ALARM_METRICS: usize = 10;
 const PERIOD_SECONDS: i32 = 60;
 
 /// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.

@@ -117,16 +117,29 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
     )
     .await?;
     let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
+    let summed: Vec<String> =
+        arns.iter().take(alarms::MAX_ALARM_METRICS).map(|arn| alarms::load_balancer_dimension(arn)).collect();
+    let low_name = crate::names::requests_low_alarm(settings.fleet);
+    let low_threshold = alarms::summed_low_threshold(limits, arns.len());
+    let requests_low = async {
+        let same = fleet.alarms.iter().any(|a| {
+            a.name == low_name
+                && a.threshold == Some(low_threshold)
+                && a.alarm_actions == actions
+                && a.summed_load_balancers == summed
+        });
+        if same {
+            return Ok(());
+        }
+        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn, settings.owner).await
+    };
     let targets_full = async {
         if unchanged(&crate::names::targets_full_alarm(settings.fleet), 0.0, None) {
             return Ok(());
         }
         alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn, settings.owner).await
     };
-    futures::try_join!(
-        alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn, settings.owner),
-        targets_full,
-    )?;
+    futures::try_join!(requests_low, targets_full,)?;
     Ok(())
 }
 

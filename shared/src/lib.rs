@@ -21,6 +21,7 @@ pub mod rebalance;
 pub mod register;
 pub mod scale;
 pub mod shard;
+pub mod simulate;
 pub mod spec;
 pub mod telemetry;
 

@@ -150,6 +150,8 @@ pub struct Alarm {
     pub alarm_actions: Vec<String>,
     /// The `LoadBalancer` dimension of a single-metric alarm (`app/<name>/<id>`).
     pub load_balancer: Option<String>,
+    /// The `LoadBalancer` dimensions a metric-math alarm sums, in query order (the low-load alarm).
+    pub summed_load_balancers: Vec<String>,
 }
 
 /// One fleet in one region, as AWS has it now.

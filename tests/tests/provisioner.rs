@@ -9,7 +9,7 @@ use serde_json::json;
 use strata_tests::custom_resource::CfnRequest;
 use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
 use strata_tests::runtime::{release_binary, run_binary, run_function};
-use strata_tests::state::{attached, load_balancer_arns};
+use strata_tests::state::{attached, load_balancer_arns, mutating};
 use strata_tests::{Emulator, Fixture};
 
 const REGION: &str = "us-east-1";
@@ -145,14 +145,30 @@ async fn create_replayed_with_the_same_request_changes_nothing() {
     let answer = provision(&emulator, REGION, &request);
     assert_eq!(answer["Status"], "SUCCESS");
     assert_eq!(load_balancer_arns(&aws).await, before, "a retried Create finds, not duplicates");
-    let mutating: Vec<String> = emulator.calls()[calls_before..]
-        .iter()
-        .filter(|c| !c.starts_with("s3:") && !c.contains(":Describe") && !c.contains(":List") && !c.contains("GET "))
-        .cloned()
-        .collect();
-    // The low-load alarm is always rewritten (its metric list follows the shards); nothing else changes.
-    assert_eq!(mutating, ["monitoring:PutMetricAlarm"], "re-running after success is a no-op");
+    let changes = mutating(&emulator.calls()[calls_before..]);
+    assert!(changes.is_empty(), "re-running after success is a no-op: {changes:?}");
     assert_eq!(aws.route53.list_health_checks().send().await.unwrap().health_checks().len(), 1);
+}
+
+#[tokio::test]
+async fn an_update_with_unchanged_properties_makes_no_mutating_call_at_three_shards() {
+    let emulator = Emulator::start();
+    let fixture = seed(&emulator, REGION);
+    let aws = emulator.clients(REGION).await;
+    let mut create = CfnRequest::new(&emulator, &fixture, "create");
+    create.properties()["Limits"] = json!({"MinShards": "3", "MaxShards": "5"});
+    assert_eq!(provision(&emulator, REGION, &create)["Status"], "SUCCESS");
+    assert_eq!(load_balancer_arns(&aws).await.len(), 3);
+
+    // What CloudFormation sends when a stack update leaves the resource's properties as they were.
+    let mut update = CfnRequest::new(&emulator, &fixture, "update");
+    update.event["ResourceProperties"] = create.event["ResourceProperties"].clone();
+    update.event["OldResourceProperties"] = create.event["ResourceProperties"].clone();
+    let calls_before = emulator.calls().len();
+    let answer = provision(&emulator, REGION, &update);
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let changes = mutating(&emulator.calls()[calls_before..]);
+    assert!(changes.is_empty(), "an Update that changes nothing writes nothing: {changes:?}");
 }
 
 #[tokio::test]

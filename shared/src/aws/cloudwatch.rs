@@ -29,6 +29,14 @@ pub async fn fleet_alarms(client: &cloudwatch::Client, fleet: &FleetName) -> Res
                     .find(|d| d.name() == Some("LoadBalancer"))
                     .and_then(|d| d.value())
                     .map(str::to_owned),
+                summed_load_balancers: a
+                    .metrics()
+                    .iter()
+                    .filter_map(|q| {
+                        q.metric_stat()?.metric()?.dimensions().iter().find(|d| d.name() == Some("LoadBalancer"))
+                    })
+                    .filter_map(|d| d.value().map(str::to_owned))
+                    .collect(),
             })
         }));
     }

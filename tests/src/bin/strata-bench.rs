@@ -151,15 +151,21 @@ fn call_count_table() {
             })
             .collect();
         let fixture = emulator.seed(REGION, json!(asgs));
+        let mut properties = Value::Null;
         let answer = provision(&emulator, &fixture, "create", |p| {
             p.as_object_mut().unwrap().remove("AutoScalingGroupNames");
             p["AutoScalingGroupTag"] = json!({"Key": "strata:fleet", "Value": "web"});
             p["Limits"]["MinShards"] = json!(shards.to_string());
             p["Limits"]["MaxShards"] = json!("45");
+            properties = p.clone();
         });
         assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        // A stack update that leaves the fleet's properties as they were.
+        let mut unchanged = CfnRequest::new(&emulator, &fixture, "update").event;
+        unchanged["ResourceProperties"] = properties.clone();
+        unchanged["OldResourceProperties"] = properties;
         let invocations = [
-            ("provisioner (Update, no change)", "provisioner", CfnRequest::new(&emulator, &fixture, "update").event),
+            ("provisioner (Update, no change)", "provisioner", unchanged),
             ("asg-registrar (scheduled reconcile)", "asg-registrar", event("asg-registrar/schedule.json")),
             ("alb-scaler (scheduled tidy)", "alb-scaler", event("alb-scaler/schedule.json")),
             ("dns-rebalancer (schedule)", "dns-rebalancer", event("dns-rebalancer/schedule.json")),
