@@ -65,7 +65,7 @@ fn a_request_count_export_is_replayed_and_every_step_lands_on_its_worked_minute(
     assert_eq!((summary["peak_shards"].as_u64(), summary["final_shards"].as_u64()), (Some(2), Some(1)));
     assert_eq!(summary["minutes_over_limit"], 0);
     let svg = std::fs::read_to_string(&chart).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("shard limit") && svg.contains(">s1<"), "{}", &svg[..200]);
+    assert!(svg.starts_with("<svg") && svg.contains("\nshard limit\n") && svg.contains("\ns1\n"), "{}", &svg[..200]);
 }
 
 #[test]
