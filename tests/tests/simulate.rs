@@ -96,3 +96,24 @@ fn a_malformed_csv_or_spec_is_refused_by_line_or_field() {
     assert!(stderr.contains("fleet.yaml") && stderr.contains("Limits.MinShards"), "{stderr}");
     assert!(!dir.join("c.svg").exists(), "no chart for a refused run");
 }
+
+/// The chart the README shows is the one the simulator draws today (`STRATA_BLESS=1` redraws it).
+#[test]
+fn the_readme_chart_is_the_simulators_own() {
+    let committed = repo("docs/simulation.svg");
+    let dir = scratch("readme");
+    let fresh = dir.join("simulation.svg");
+    let spec = repo("infra/examples/fleet-us-east-1.yaml");
+    let (ok, _, stderr) = simulate(&["--spec", spec.to_str().unwrap()], &fresh);
+    assert!(ok, "{stderr}");
+    let drawn = std::fs::read_to_string(&fresh).unwrap();
+    if std::env::var_os("STRATA_BLESS").is_some() {
+        std::fs::write(&committed, &drawn).unwrap();
+    }
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    assert!(readme.contains("](docs/simulation.svg)") && readme.contains("--chart docs/simulation.svg"));
+    assert!(
+        std::fs::read_to_string(&committed).unwrap() == drawn,
+        "docs/simulation.svg is stale: STRATA_BLESS=1 redraws it"
+    );
+}

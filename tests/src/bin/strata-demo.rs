@@ -234,6 +234,26 @@ async fn main() -> ExitCode {
     println!("   IAM: {} authorizations of {} functions' calls, {refused} refused", authorizations.len(), roles.len());
     demo.expect(refused == 0 && roles.len() == 4, "every function ran under its own template role, nothing refused");
 
+    demo.step("7. The same fleet over a day of traffic -> `strata simulate` (Strata's planners, no AWS) and its chart");
+    let dir = strata_tests::target_dir().join("strata-demo");
+    std::fs::create_dir_all(&dir).expect("a folder for the demo's files");
+    let mut fleet = event("provisioner/create.json")["ResourceProperties"].clone();
+    demo_spec(&mut fleet);
+    let (spec, chart) = (dir.join("fleet.json"), dir.join("simulation.svg"));
+    std::fs::write(&spec, fleet.to_string()).expect("write the demo's fleet");
+    let simulated = Command::new(binary("strata"))
+        .args(["simulate", "--spec"])
+        .arg(&spec)
+        .arg("--chart")
+        .arg(&chart)
+        .output()
+        .expect("run strata simulate");
+    for line in String::from_utf8_lossy(&simulated.stdout).lines() {
+        println!("   {line}");
+    }
+    eprint!("{}", String::from_utf8_lossy(&simulated.stderr));
+    demo.expect(simulated.status.success() && chart.exists(), &format!("chart written: {}", chart.display()));
+
     println!();
     if demo.failures.is_empty() {
         println!("demo finished: every step reached its expected state.");
