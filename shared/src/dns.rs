@@ -386,7 +386,8 @@ pub async fn tag_health_check(
 }
 
 /// An HTTPS health check on the shard's ALB (internet-facing shards only: Route 53's checkers cannot reach an
-/// internal ALB). Finds the one this shard incarnation already has before creating one.
+/// internal ALB). Finds the one this shard incarnation already has before creating one. A new one is returned
+/// for its caller to tag (`tag_health_check`) side by side with the records that need its id.
 pub async fn ensure_health_check(
     client: &route53::Client,
     fleet: &FleetName,
@@ -394,12 +395,11 @@ pub async fn ensure_health_check(
     lb: &LoadBalancer,
     path: &str,
     existing: &[FleetHealthCheck],
-    owner: Option<&Owner>,
-) -> Result<String> {
+) -> Result<(String, Option<FleetHealthCheck>)> {
     let (lb_arn, alb_dns) = (lb.arn.as_str(), lb.dns_name.as_str());
     let reference = health_check_caller_reference(fleet, index, lb_arn);
     if let Some(check) = existing.iter().find(|c| c.caller_reference == reference) {
-        return Ok(check.id.clone());
+        return Ok((check.id.clone(), None));
     }
     let config = HealthCheckConfig::builder()
         .r#type(HealthCheckType::Https)
@@ -418,11 +418,15 @@ pub async fn ensure_health_check(
         .send()
         .await
         .map_err(|e| aws_error("route53", "CreateHealthCheck", e))?;
-    let id = created.health_check().map(|h| h.id().to_owned()).unwrap_or_default();
+    let id = created.health_check().map(|h| h.id().to_owned()).filter(|id| !id.is_empty()).ok_or_else(|| {
+        StrataError::Aws {
+            service: "route53",
+            operation: "CreateHealthCheck",
+            message: format!("{reference}: the answer holds no health check"),
+        }
+    })?;
     let alb_id = lb_arn.rsplit('/').next().unwrap_or_default().to_owned();
-    let check = FleetHealthCheck { id: id.clone(), caller_reference: reference, shard: index, alb_id };
-    tag_health_check(client, fleet, &check, owner).await?;
-    Ok(id)
+    Ok((id.clone(), Some(FleetHealthCheck { id, caller_reference: reference, shard: index, alb_id })))
 }
 
 /// Deletes a health check, tolerating one already gone.

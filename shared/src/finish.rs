@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 use crate::alarms;
 use crate::attach::{AttachmentPlan, apply_attachments, plan_attachments};
 use crate::aws::AwsClients;
-use crate::dns::{self, change_owned_records};
+use crate::dns::{self, FleetHealthCheck, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, Owner, ShardIndex};
@@ -33,21 +33,52 @@ pub async fn finish_fleet(
     settings: &FleetSettings<'_>,
     fleet: &ObservedFleet,
 ) -> Result<AttachmentPlan> {
+    let (attachments, _) = finish_fleet_alongside(aws, settings, fleet, async { Ok(true) }).await?;
+    Ok(attachments)
+}
+
+/// `finish_fleet` with `alongside` (a new shard's listeners, a last check that the fleet is not being deleted)
+/// run side by side with the attachments, health checks and alarms; the records are written only when it
+/// answers `true`, so no record points at a shard whose listeners failed or at a fleet being deleted.
+/// Returns whether the records were written.
+pub async fn finish_fleet_alongside(
+    aws: &AwsClients,
+    settings: &FleetSettings<'_>,
+    fleet: &ObservedFleet,
+    alongside: impl std::future::Future<Output = Result<bool>>,
+) -> Result<(AttachmentPlan, bool)> {
     let attachments = plan_attachments(fleet, settings.policy.mode, settings.policy.limits.targets_per_shard);
-    let (_, health_checks, _) = futures::try_join!(
+    let (_, health_checks, _, go_on) = futures::try_join!(
         apply_attachments(&aws.autoscaling, &attachments.changes),
         ensure_health_checks(aws, settings, fleet),
         ensure_alarms(aws, settings, fleet),
+        alongside,
     )?;
-    write_records(aws, settings, fleet, &health_checks).await?;
-    Ok(attachments)
+    let ids: Vec<(ShardIndex, String)> = health_checks.iter().map(|(index, id, _)| (*index, id.clone())).collect();
+    // A new health check is tagged while the records that name it are written (its id is all they need). One
+    // left untagged by a failure here is still known as this shard's by its exact caller reference, and a
+    // removal or teardown takes it as unclaimed.
+    let tags = try_join_all(
+        health_checks
+            .iter()
+            .filter_map(|(_, _, new)| new.as_ref())
+            .map(|check| dns::tag_health_check(&aws.route53, settings.fleet, check, settings.owner)),
+    );
+    let records = async {
+        match go_on {
+            true => write_records(aws, settings, fleet, &ids).await,
+            false => Ok(()),
+        }
+    };
+    futures::try_join!(tags, records)?;
+    Ok((attachments, go_on))
 }
 
 async fn ensure_health_checks(
     aws: &AwsClients,
     settings: &FleetSettings<'_>,
     fleet: &ObservedFleet,
-) -> Result<Vec<(ShardIndex, String)>> {
+) -> Result<Vec<(ShardIndex, String, Option<FleetHealthCheck>)>> {
     if !settings.internet_facing {
         return Ok(Vec::new());
     }
@@ -56,17 +87,10 @@ async fn ensure_health_checks(
     try_join_all(serving.filter_map(|s| s.load_balancer.as_ref().map(|lb| (s.index, lb))).map(|(index, lb)| {
         let existing = &existing;
         async move {
-            let id = dns::ensure_health_check(
-                &aws.route53,
-                settings.fleet,
-                index,
-                lb,
-                settings.health_check_path,
-                existing,
-                settings.owner,
-            )
-            .await?;
-            Ok::<_, StrataError>((index, id))
+            let (id, new) =
+                dns::ensure_health_check(&aws.route53, settings.fleet, index, lb, settings.health_check_path, existing)
+                    .await?;
+            Ok::<_, StrataError>((index, id, new))
         }
     }))
     .await

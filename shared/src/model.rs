@@ -72,6 +72,8 @@ pub struct Shard {
     pub listeners: Vec<Listener>,
     pub health: Option<TargetHealthCount>,
     pub requests_per_second: Option<f64>,
+    /// Its ALB and TG attributes and its listeners' extra certificates were read (what cloning it needs).
+    pub configured: bool,
 }
 
 impl Shard {
@@ -83,6 +85,7 @@ impl Shard {
             listeners: Vec::new(),
             health: None,
             requests_per_second: None,
+            configured: false,
         }
     }
 

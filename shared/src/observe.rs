@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::try_join_all;
 
 use crate::aws::{AwsClients, autoscaling, cloudwatch, elbv2, route53};
-use crate::error::Result;
+use crate::error::{Result, StrataError};
 use crate::model::{LoadBalancer, ObservedFleet, Shard, Tags, TargetGroup};
 use crate::names::{
     FleetName, MANAGED_BY, Owner, ShardIndex, TAG_DELETING, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, may_act_on,
@@ -27,6 +27,11 @@ pub struct DnsLocation {
 pub struct Depth {
     /// Listeners (with extra certificates) and ALB/TG attributes: one call per shard each.
     pub configuration: bool,
+    /// Listeners only (whether a shard is complete), one call per shard: what the scaler decides on.
+    pub listeners: bool,
+    /// The full configuration of the first serving shard alone: the template a scale-out clones, read side by
+    /// side with the rest instead of after the plan.
+    pub template_configuration: bool,
     /// DescribeTargetHealth per target group.
     pub target_health: bool,
     /// Requests per second per shard: one GetMetricData call for up to 500 shards.
@@ -58,7 +63,13 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     target_groups.retain(|tg| parse_target_group_name(fleet, &tg.name).is_some());
     let arns: Vec<String> =
         load_balancers.iter().map(|lb| lb.arn.clone()).chain(target_groups.iter().map(|tg| tg.arn.clone())).collect();
-    let tags: BTreeMap<String, Tags> = elbv2::tags_of(&aws.elbv2, &arns).await?.into_iter().collect();
+    // The per-shard reads start with the tags, on everything named like a shard (reads only: what turns out not
+    // to be the fleet's is dropped below), so that listeners and the template's configuration are not a round
+    // trip after them.
+    let named = named_shards(fleet, &load_balancers, &target_groups);
+    let (tags, early) =
+        futures::try_join!(elbv2::tags_of(&aws.elbv2, &arns), observe_details(aws, &named, query.depth))?;
+    let tags: BTreeMap<String, Tags> = tags.into_iter().collect();
     let mut lbs = candidates(load_balancers, &tags, fleet, parse_load_balancer_name);
     let mut tgs = candidates(target_groups, &tags, fleet, parse_target_group_name);
     let owner = query.owner.cloned().or_else(|| fleet_owner(&lbs, &tgs));
@@ -116,7 +127,7 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
             None => Ok(Vec::new()),
         }
     };
-    let details = observe_details(aws, &observed.shards, query.depth);
+    let details = details_of(aws, &observed.shards, early, query.depth);
     let lb_arns: Vec<String> =
         observed.shards.iter().map(|s| s.load_balancer.as_ref().map(|lb| lb.arn.clone()).unwrap_or_default()).collect();
     let load = async {
@@ -189,6 +200,52 @@ fn fleet_owner(lbs: &[Candidate<LoadBalancer>], tgs: &[Candidate<TargetGroup>]) 
     lb_owners.chain(tg_owners).filter_map(|(index, owner)| Some((index, owner.clone()?))).min().map(|(_, owner)| owner)
 }
 
+/// Shards as their names alone say (the oldest ALB and TG of each index), before any ownership is known.
+fn named_shards(fleet: &FleetName, lbs: &[LoadBalancer], tgs: &[TargetGroup]) -> Vec<Shard> {
+    let mut shards: BTreeMap<ShardIndex, Shard> = BTreeMap::new();
+    let mut lbs: Vec<&LoadBalancer> = lbs.iter().collect();
+    lbs.sort_by_key(|lb| (lb.created_epoch, lb.arn.clone()));
+    for lb in lbs {
+        let Some(index) = parse_load_balancer_name(fleet, &lb.name) else { continue };
+        shards.entry(index).or_insert_with(|| Shard::new(index)).load_balancer.get_or_insert_with(|| lb.clone());
+    }
+    for tg in tgs {
+        let Some(index) = parse_target_group_name(fleet, &tg.name) else { continue };
+        shards.entry(index).or_insert_with(|| Shard::new(index)).target_group.get_or_insert_with(|| tg.clone());
+    }
+    shards.into_values().collect()
+}
+
+/// The fleet's shards with their per-shard reads: those made early on the same ALB and TG, the rest now
+/// (without the template's configuration: a template read late is read where it is cloned).
+async fn details_of(aws: &AwsClients, shards: &[Shard], early: Vec<Shard>, depth: Depth) -> Result<Vec<Shard>> {
+    let arn_of = |s: &Shard| {
+        (s.load_balancer.as_ref().map(|lb| lb.arn.clone()), s.target_group.as_ref().map(|tg| tg.arn.clone()))
+    };
+    let found = |shard: &Shard| early.iter().find(|e| e.index == shard.index && arn_of(e) == arn_of(shard));
+    let missing: Vec<Shard> = shards.iter().filter(|s| found(s).is_none()).cloned().collect();
+    let late = observe_details(aws, &missing, Depth { template_configuration: false, ..depth }).await?;
+    Ok(shards
+        .iter()
+        .map(|shard| {
+            let Some(read) = found(shard).or_else(|| late.iter().find(|l| l.index == shard.index)) else {
+                return shard.clone();
+            };
+            let mut shard = shard.clone();
+            if let (Some(lb), Some(read)) = (shard.load_balancer.as_mut(), read.load_balancer.as_ref()) {
+                lb.attributes = read.attributes.clone();
+            }
+            if let (Some(tg), Some(read)) = (shard.target_group.as_mut(), read.target_group.as_ref()) {
+                tg.attributes = read.attributes.clone();
+            }
+            shard.listeners = read.listeners.clone();
+            shard.health = read.health;
+            shard.configured = read.configured;
+            shard
+        })
+        .collect())
+}
+
 /// Groups ALBs and TGs by shard. Where racing creates left two ALBs for one shard, the oldest serves and the
 /// rest are listed as duplicates to remove.
 fn assemble_shards(
@@ -220,13 +277,18 @@ fn assemble_shards(
 /// Per-shard reads, all shards and all independent reads side by side: a listener's extra certificates wait
 /// for its listener only.
 async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Result<Vec<Shard>> {
+    let template = shards.iter().find(|s| s.is_serving()).map(|s| s.index).filter(|_| depth.template_configuration);
     try_join_all(shards.iter().cloned().map(|mut shard| async move {
-        let lb_arn = shard.load_balancer.as_ref().map(|lb| lb.arn.clone()).filter(|_| depth.configuration);
+        let configuration = depth.configuration || template == Some(shard.index);
+        let configured = |arn: Option<&String>| arn.cloned().filter(|_| configuration);
+        let lb_arn = configured(shard.load_balancer.as_ref().map(|lb| &lb.arn));
+        let listed_lb =
+            shard.load_balancer.as_ref().map(|lb| lb.arn.clone()).filter(|_| configuration || depth.listeners);
         let tg_arn = shard.target_group.as_ref().map(|tg| tg.arn.clone());
         let listeners = async {
-            let Some(arn) = &lb_arn else { return Ok(None) };
+            let Some(arn) = &listed_lb else { return Ok(None) };
             let mut listeners = elbv2::listeners_of(&aws.elbv2, arn).await?;
-            for listener in listeners.iter_mut().filter(|l| l.protocol == "HTTPS") {
+            for listener in listeners.iter_mut().filter(|l| l.protocol == "HTTPS" && configuration) {
                 listener.certificate_arns.extend(elbv2::extra_certificates(&aws.elbv2, &listener.arn).await?);
                 listener.certificate_arns.dedup();
             }
@@ -239,8 +301,8 @@ async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Re
             }
         };
         let tg_attributes = async {
-            match tg_arn.as_ref().filter(|_| depth.configuration) {
-                Some(arn) => elbv2::target_group_attributes(&aws.elbv2, arn).await.map(Some),
+            match configured(tg_arn.as_ref()) {
+                Some(arn) => elbv2::target_group_attributes(&aws.elbv2, &arn).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -260,9 +322,44 @@ async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Re
         }
         shard.listeners = listeners.unwrap_or_default();
         shard.health = health;
+        shard.configured = configuration;
         Ok(shard)
     }))
     .await
+}
+
+/// Reads shard `index`'s full configuration into an observation made without it (a template chosen after the
+/// plan, by a pass that did not expect to clone).
+pub async fn ensure_configuration(aws: &AwsClients, observed: &mut ObservedFleet, index: ShardIndex) -> Result<()> {
+    let Some(shard) = observed.shards.iter_mut().find(|s| s.index == index && !s.configured) else { return Ok(()) };
+    let depth = Depth { configuration: true, ..Depth::default() };
+    let read = observe_details(aws, std::slice::from_ref(shard), depth).await?;
+    let health = shard.health;
+    *shard = read.into_iter().next().expect("one shard in, one out");
+    shard.health = health;
+    Ok(())
+}
+
+/// Whether the fleet's Delete has started since `fleet` was observed: its ALBs and target groups carry
+/// `strata:deleting`, or are already gone. One DescribeTags call per 20 resources.
+pub async fn delete_started(aws: &AwsClients, fleet: &ObservedFleet) -> Result<bool> {
+    let arns: Vec<String> = fleet
+        .shards
+        .iter()
+        .flat_map(|s| {
+            let lb = s.load_balancer.as_ref().map(|lb| lb.arn.clone());
+            lb.into_iter().chain(s.target_group.as_ref().map(|tg| tg.arn.clone()))
+        })
+        .collect();
+    match elbv2::tags_of(&aws.elbv2, &arns).await {
+        Ok(tags) => Ok(tags.len() < arns.len() || tags.iter().any(|(_, t)| t.contains_key(TAG_DELETING))),
+        Err(StrataError::Aws { message, .. })
+            if message.starts_with("LoadBalancerNotFound") || message.starts_with("TargetGroupNotFound") =>
+        {
+            Ok(true)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Fills each shard's target health (DescribeTargetHealth per target group, concurrent) into an observation

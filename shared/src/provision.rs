@@ -241,7 +241,14 @@ pub async fn teardown(
     Ok(removed)
 }
 
-const TEARDOWN_DEPTH: Depth = Depth { configuration: false, target_health: false, load: false, zone_may_be_gone: true };
+const TEARDOWN_DEPTH: Depth = Depth {
+    configuration: false,
+    listeners: false,
+    template_configuration: false,
+    target_health: false,
+    load: false,
+    zone_may_be_gone: true,
+};
 
 /// A Delete observes and removes at most this many times (see `teardown`).
 const TEARDOWN_PASSES: usize = 3;

@@ -3,6 +3,7 @@
 
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use aws_sdk_route53::types::ChangeAction;
+use futures::future::try_join_all;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -11,16 +12,19 @@ use crate::attach::detach;
 use crate::aws::AwsClients;
 use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
-use crate::finish::{FleetSettings, finish_fleet};
-use crate::model::ObservedFleet;
+use crate::finish::{FleetSettings, finish_fleet_alongside};
+use crate::model::{ObservedFleet, Shard};
 use crate::names::{
     FleetAlarm, FleetName, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
 };
-use crate::observe::{Depth, FleetQuery, observe, read_target_health};
+use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::guard;
 use crate::plan::scale::{ScalePlan, ScaleStep, ScaleTrigger, format_rfc3339, plan_scale};
 use crate::policy::FleetPolicy;
-use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
+use crate::shard::{
+    ShardConfig, ShardResources, TargetGroupDeletion, delete_load_balancer, delete_target_group,
+    ensure_shard_listeners, ensure_shard_resources,
+};
 use crate::telemetry::Metrics;
 
 /// Deployment-wide settings of the scaler.
@@ -40,10 +44,11 @@ pub struct ScaleReport {
     pub dry_run: bool,
 }
 
-/// The fleet with what the scaler decides on: configuration to clone, and target health where a drain or a
+/// The fleet with what the scaler decides on: listeners (complete or not), the configuration to clone, and target health where a drain or a
 /// removal is weighed (the weight guard never lets the last shard with healthy targets go).
 async fn observe_fleet(aws: &AwsClients, fleet: &FleetName, trigger: ScaleTrigger) -> Result<ObservedFleet> {
-    let depth = Depth { configuration: true, ..Depth::default() };
+    // Listeners say which shards are complete; only a scale-out clones, and it clones the first serving shard.
+    let depth = Depth { listeners: true, template_configuration: trigger == ScaleTrigger::Out, ..Depth::default() };
     let mut observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
     if trigger == ScaleTrigger::In || observed.shards.iter().any(|s| s.is_draining()) {
         read_target_health(aws, &mut observed).await?;
@@ -59,7 +64,7 @@ pub async fn scale(
     now: i64,
     settings: &ScalerSettings,
 ) -> Result<ScaleReport> {
-    let observed = observe_fleet(aws, fleet, trigger).await?;
+    let mut observed = observe_fleet(aws, fleet, trigger).await?;
     if observed.deleting {
         let plan = ScalePlan { steps: Vec::new(), notes: vec!["the fleet is being deleted: nothing to do".into()] };
         info!(fleet = %fleet, "the fleet is being deleted: nothing to do");
@@ -92,21 +97,43 @@ pub async fn scale(
         metrics.emit();
         return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
     }
+    // A template chosen by a pass that did not expect to clone (a tidy pass finishing a half-built shard).
     for step in &plan.steps {
-        info!(fleet = %fleet, step = ?step, "scaler step");
-        apply_step(aws, &observed, &policy, step, trigger_id, now).await?;
+        if let ScaleStep::Create { from, .. } | ScaleStep::Finish { from, .. } = *step {
+            ensure_configuration(aws, &mut observed, from).await?;
+        }
     }
-    // Everything around the shards follows from them: attachments, health checks, alarms, records.
-    // What follows needs the shards and records, not their configuration.
-    let after = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default(), owner: None }).await?;
-    if after.deleting {
-        // The fleet's Delete started while this pass ran: write no records or alarms behind it.
-        info!(fleet = %fleet, "the fleet is being deleted: not finishing");
-        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false });
-    }
-    for duplicate in &after.duplicate_load_balancers {
+    for duplicate in &observed.duplicate_load_balancers {
         delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
     }
+    // The fleet after the steps, from their answers rather than read back (a second observation would cost three
+    // sequential round trips on the scale-out critical path). Health is left unknown, as a fresh read would be.
+    let mut after = observed.clone();
+    after.shards.iter_mut().for_each(|s| s.health = None);
+    let mut built = Vec::new();
+    for step in &plan.steps {
+        info!(fleet = %fleet, step = ?step, "scaler step");
+        match *step {
+            ScaleStep::Create { index, from } | ScaleStep::Finish { index, from } => {
+                let config = clone_config(&observed, &policy, step, from, trigger_id)?;
+                let made = ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index)).await?;
+                put_shard(&mut after, index, &made);
+                built.push((index, config, made));
+            }
+            ScaleStep::Drain { index } => {
+                drain(aws, &observed, &policy, index, trigger_id, now).await?;
+                mark_drained(&mut after, index, trigger_id, now);
+            }
+            ScaleStep::Remove { index } => {
+                remove(aws, &observed, &policy, index).await?;
+                after.shards.retain(|s| s.index != index);
+                after.records.retain(|r| r.shard != Some(index));
+                after.alarms.retain(|a| a.kind != FleetAlarm::RequestsHigh(index));
+            }
+        }
+    }
+    // Everything around the shards follows from them: attachments, health checks, alarms, records. New shards'
+    // listeners are made side by side with them, and the records wait for both.
     let template = after.shards.iter().find(|s| s.is_serving());
     let health_check_path =
         template.and_then(|s| s.target_group.as_ref()).map(|t| t.health_check_path.clone()).unwrap_or_default();
@@ -121,7 +148,18 @@ pub async fn scale(
         scaler_arn: scaler_arn.as_deref(),
         owner: after.owner.as_ref(),
     };
-    finish_fleet(aws, &fleet_settings, &after).await?;
+    let alongside = async {
+        let listeners = try_join_all(built.iter().map(|(index, config, made)| {
+            ensure_shard_listeners(&aws.elbv2, fleet, *index, config, made, observed.shard(*index))
+        }));
+        // The fleet's Delete may have started while this pass ran: no records are written behind it.
+        let (_, deleting) = futures::try_join!(listeners, delete_started(aws, &after))?;
+        Ok(!deleting)
+    };
+    let (_, written) = finish_fleet_alongside(aws, &fleet_settings, &after, alongside).await?;
+    if !written {
+        info!(fleet = %fleet, "the fleet is being deleted: records not written");
+    }
     let count = |f: fn(&ScaleStep) -> bool| plan.steps.iter().filter(|s| f(s)).count() as u64;
     metrics.count("ShardsCreated", count(|s| matches!(s, ScaleStep::Create { .. })));
     metrics.count("ShardsDrained", count(|s| matches!(s, ScaleStep::Drain { .. })));
@@ -130,31 +168,50 @@ pub async fn scale(
     Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false })
 }
 
-async fn apply_step(
-    aws: &AwsClients,
+/// The configuration of a shard built by cloning serving shard `from`, with the fleet policy and, on a new
+/// shard, the alarm transition it is made for.
+fn clone_config(
     observed: &ObservedFleet,
     policy: &FleetPolicy,
     step: &ScaleStep,
+    from: ShardIndex,
     trigger_id: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    let fleet = &observed.fleet;
-    match *step {
-        ScaleStep::Create { index, from } | ScaleStep::Finish { index, from } => {
-            let template =
-                observed.shard(from).ok_or_else(|| StrataError::Refused(format!("template shard {from} vanished")))?;
-            let mut tags = policy.to_tags();
-            if let (ScaleStep::Create { .. }, Some(id)) = (step, trigger_id) {
-                tags.insert(TAG_TRIGGER.to_owned(), id.to_owned());
-            }
-            let config = ShardConfig::cloned_from(template, tags, observed.owner.clone())
-                .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))?;
-            ensure_shard(&aws.elbv2, fleet, index, &config, observed.shard(index)).await?;
-        }
-        ScaleStep::Drain { index } => drain(aws, observed, policy, index, trigger_id, now).await?,
-        ScaleStep::Remove { index } => remove(aws, observed, policy, index).await?,
+) -> Result<ShardConfig> {
+    let template =
+        observed.shard(from).ok_or_else(|| StrataError::Refused(format!("template shard {from} vanished")))?;
+    let mut tags = policy.to_tags();
+    if let (ScaleStep::Create { .. }, Some(id)) = (step, trigger_id) {
+        tags.insert(TAG_TRIGGER.to_owned(), id.to_owned());
     }
-    Ok(())
+    ShardConfig::cloned_from(template, tags, observed.owner.clone())
+        .filter(|_| template.configured)
+        .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))
+}
+
+/// `after` with shard `index` as it was just made or finished.
+fn put_shard(after: &mut ObservedFleet, index: ShardIndex, made: &ShardResources) {
+    let mut shard = after.shard(index).cloned().unwrap_or_else(|| Shard::new(index));
+    shard.load_balancer = Some(made.load_balancer.clone());
+    shard.target_group = Some(made.target_group.clone());
+    shard.health = None;
+    after.shards.retain(|s| s.index != index);
+    after.shards.push(shard);
+    after.shards.sort_by_key(|s| s.index);
+}
+
+/// `after` with shard `index` drained as `drain` left it: marked on its ALB and TG, its records at weight 0.
+fn mark_drained(after: &mut ObservedFleet, index: ShardIndex, trigger_id: Option<&str>, now: i64) {
+    let mut marks = vec![(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))];
+    if let Some(id) = trigger_id {
+        marks.push((TAG_DRAIN_TRIGGER, id.to_owned()));
+    }
+    if let Some(shard) = after.shards.iter_mut().find(|s| s.index == index) {
+        let tag_sets = shard.load_balancer.as_mut().map(|lb| &mut lb.tags).into_iter();
+        for tags in tag_sets.chain(shard.target_group.as_mut().map(|tg| &mut tg.tags)) {
+            tags.extend(marks.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        }
+    }
+    after.records.iter_mut().filter(|r| r.shard == Some(index)).for_each(|r| r.weight = Some(0));
 }
 
 /// The draining tags first (so a crash in between leaves a shard that every function treats as draining and the

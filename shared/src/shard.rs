@@ -13,7 +13,7 @@ use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGE
 use crate::aws::elbv2 as read;
 use crate::error::StrataError;
 use crate::error::{Result, aws_error};
-use crate::model::{Shard, Tags};
+use crate::model::{LoadBalancer, Shard, Tags, TargetGroup};
 use crate::names::{
     FleetName, Owner, ShardIndex, ShardNames, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, TAG_POLICY_PREFIX, ownership_marks,
 };
@@ -130,40 +130,62 @@ pub async fn ensure_shard(
     config: &ShardConfig,
     existing: Option<&Shard>,
 ) -> Result<(String, String)> {
+    let made = ensure_shard_resources(client, fleet, index, config, existing).await?;
+    ensure_shard_listeners(client, fleet, index, config, &made, existing).await?;
+    Ok((made.load_balancer.arn, made.target_group.arn))
+}
+
+/// A shard's ALB and target group as they are after `ensure_shard_resources`: what later steps (listeners,
+/// records, alarms) need, without reading them back.
+#[derive(Debug, Clone)]
+pub struct ShardResources {
+    pub load_balancer: LoadBalancer,
+    pub target_group: TargetGroup,
+    /// The ALB was just made: it has no listener yet, and AWS's default attributes.
+    pub fresh_load_balancer: bool,
+    /// The target group was just made, with AWS's default attributes.
+    pub fresh_target_group: bool,
+}
+
+/// The ALB and the target group of shard `index`, side by side: made where missing, their tags and settings
+/// brought to `config` where they drifted.
+pub async fn ensure_shard_resources(
+    client: &elbv2::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    existing: Option<&Shard>,
+) -> Result<ShardResources> {
     let names = ShardNames::new(fleet, index);
     let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
     let target_group = async {
         match existing.and_then(|s| s.target_group.as_ref()) {
             Some(tg) => {
+                let mut tg = tg.clone();
                 if drifted(&tg.tags, &marks) {
                     add_tags(client, &tg.arn, &marks).await?;
+                    tg.tags.extend(marks.clone());
                 }
-                if health_check_drifted(tg, config) {
+                if health_check_drifted(&tg, config) {
                     update_target_group(client, &tg.arn, config).await?;
                 }
                 let changed = attributes::changes(&tg.attributes, &config.target_group_attributes);
                 set_target_group_attributes(client, &tg.arn, &changed).await?;
-                Ok(tg.arn.clone())
+                Ok(tg)
             }
             None => {
-                let arn = create_target_group(client, &names.target_group, config, &marks).await?;
-                verify_marks(client, &arn, &names.target_group, &marks).await?;
-                let fresh = attributes::defaults(TARGET_GROUP_DEFAULTS);
-                set_target_group_attributes(
-                    client,
-                    &arn,
-                    &attributes::changes(&fresh, &config.target_group_attributes),
-                )
-                .await?;
-                Ok(arn)
+                let tg = create_target_group(client, &names.target_group, config, &marks).await?;
+                verify_marks(client, &tg.arn, &names.target_group, &marks).await?;
+                Ok(tg)
             }
         }
     };
     let load_balancer = async {
+        let mut desired = marks.clone();
+        desired.extend(config.load_balancer_tags.clone());
         match existing.and_then(|s| s.load_balancer.as_ref()) {
             Some(lb) => {
-                let mut desired = marks.clone();
-                desired.extend(config.load_balancer_tags.clone());
+                let mut lb = lb.clone();
                 if drifted(&lb.tags, &desired) {
                     add_tags(client, &lb.arn, &desired).await?;
                 }
@@ -178,38 +200,81 @@ pub async fn ensure_shard(
                     client
                         .remove_tags()
                         .resource_arns(&lb.arn)
-                        .set_tag_keys(Some(stale))
+                        .set_tag_keys(Some(stale.clone()))
                         .send()
                         .await
                         .map_err(|e| aws_error("elbv2", "RemoveTags", e))?;
                 }
                 let changed = attributes::changes(&lb.attributes, &config.load_balancer_attributes);
                 set_load_balancer_attributes(client, &lb.arn, &changed).await?;
-                Ok::<_, crate::error::StrataError>((lb.arn.clone(), false))
+                lb.tags.retain(|k, _| !stale.contains(k));
+                lb.tags.extend(desired);
+                Ok::<_, crate::error::StrataError>((lb, false))
             }
             None => {
-                let arn = create_load_balancer(client, &names.load_balancer, config, &marks).await?;
-                verify_marks(client, &arn, &names.load_balancer, &marks).await?;
-                let fresh = attributes::defaults(ALB_DEFAULTS);
-                set_load_balancer_attributes(
-                    client,
-                    &arn,
-                    &attributes::changes(&fresh, &config.load_balancer_attributes),
-                )
-                .await?;
-                Ok((arn, true))
+                let mut lb = create_load_balancer(client, &names.load_balancer, config, &marks).await?;
+                verify_marks(client, &lb.arn, &names.load_balancer, &marks).await?;
+                lb.tags = desired;
+                Ok((lb, true))
             }
         }
     };
-    let (tg_arn, (lb_arn, fresh)) = futures::try_join!(target_group, load_balancer)?;
-    // A new ALB has no listener; an observed one brings its listeners (read again only when not observed).
-    let known = match (fresh, existing) {
+    let (target_group, (load_balancer, fresh_load_balancer)) = futures::try_join!(target_group, load_balancer)?;
+    let fresh_target_group = existing.and_then(|s| s.target_group.as_ref()).is_none();
+    Ok(ShardResources { load_balancer, target_group, fresh_load_balancer, fresh_target_group })
+}
+
+/// Completes a shard whose ALB and target group `made` holds, all side by side: the attributes of a new ALB or
+/// TG (AWS's defaults brought to `config`), and both listeners (a new ALB has none; an observed one brings its
+/// listeners, read again only when not observed).
+pub async fn ensure_shard_listeners(
+    client: &elbv2::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    made: &ShardResources,
+    existing: Option<&Shard>,
+) -> Result<()> {
+    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let known = match (made.fresh_load_balancer, existing) {
         (true, _) => Some(Vec::new()),
         (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
         _ => None,
     };
-    ensure_listeners(client, &lb_arn, &tg_arn, config, &tags_from(&marks), known).await?;
-    Ok((lb_arn, tg_arn))
+    let (lb, tg) = (&made.load_balancer.arn, &made.target_group.arn);
+    let lb_attributes = async {
+        match made.fresh_load_balancer {
+            true => {
+                let changed =
+                    attributes::changes(&attributes::defaults(ALB_DEFAULTS), &config.load_balancer_attributes);
+                set_load_balancer_attributes(client, lb, &changed).await
+            }
+            false => Ok(()),
+        }
+    };
+    let tg_attributes = async {
+        match made.fresh_target_group {
+            true => {
+                let defaults = attributes::defaults(TARGET_GROUP_DEFAULTS);
+                set_target_group_attributes(
+                    client,
+                    tg,
+                    &attributes::changes(&defaults, &config.target_group_attributes),
+                )
+                .await
+            }
+            false => Ok(()),
+        }
+    };
+    let tags = tags_from(&marks);
+    let listeners = ensure_listeners(client, lb, tg, config, &tags, known);
+    futures::try_join!(lb_attributes, tg_attributes, listeners)?;
+    Ok(())
+}
+
+/// An answer without the resource it is about (AWS always returns it; an empty ARN must never be used).
+fn no_resource(operation: &'static str, name: &str) -> StrataError {
+    StrataError::Aws { service: "elbv2", operation, message: format!("{name}: the answer holds no resource") }
 }
 
 /// A create that names an existing resource answers with it (AWS's idempotency: same name and settings), and a
@@ -255,7 +320,12 @@ pub fn health_check_timeout(interval_seconds: i32) -> i32 {
     (interval_seconds - 1).clamp(2, 5)
 }
 
-async fn create_target_group(client: &elbv2::Client, name: &str, config: &ShardConfig, marks: &Tags) -> Result<String> {
+async fn create_target_group(
+    client: &elbv2::Client,
+    name: &str,
+    config: &ShardConfig,
+    marks: &Tags,
+) -> Result<TargetGroup> {
     let created = client
         .create_target_group()
         .name(name)
@@ -274,7 +344,9 @@ async fn create_target_group(client: &elbv2::Client, name: &str, config: &ShardC
         .send()
         .await;
     match created {
-        Ok(out) => Ok(out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_owned()),
+        Ok(out) => {
+            out.target_groups().first().map(read::target_group).ok_or_else(|| no_resource("CreateTargetGroup", name))
+        }
         // A concurrent invocation may have made it first (with other settings, since AWS answers an identical
         // create with the existing one): `verify_marks` decides whether it is this shard's.
         Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_target_group_name_exception()) => {
@@ -284,7 +356,11 @@ async fn create_target_group(client: &elbv2::Client, name: &str, config: &ShardC
                 .send()
                 .await
                 .map_err(|e| aws_error("elbv2", "DescribeTargetGroups", e))?;
-            Ok(found.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_owned())
+            found
+                .target_groups()
+                .first()
+                .map(read::target_group)
+                .ok_or_else(|| no_resource("DescribeTargetGroups", name))
         }
         Err(err) => Err(aws_error("elbv2", "CreateTargetGroup", err)),
     }
@@ -326,7 +402,7 @@ async fn create_load_balancer(
     name: &str,
     config: &ShardConfig,
     marks: &Tags,
-) -> Result<String> {
+) -> Result<LoadBalancer> {
     let mut tags = tags_from(marks);
     tags.extend(tags_from(&config.load_balancer_tags));
     let created = client
@@ -341,7 +417,9 @@ async fn create_load_balancer(
         .send()
         .await;
     match created {
-        Ok(out) => Ok(out.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default().to_owned()),
+        Ok(out) => {
+            out.load_balancers().first().map(read::load_balancer).ok_or_else(|| no_resource("CreateLoadBalancer", name))
+        }
         // Made first with other settings (a racing create): `verify_marks` decides whether it is this shard's.
         Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_load_balancer_name_exception()) => {
             let found = client
@@ -350,7 +428,11 @@ async fn create_load_balancer(
                 .send()
                 .await
                 .map_err(|e| aws_error("elbv2", "DescribeLoadBalancers", e))?;
-            Ok(found.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default().to_owned())
+            found
+                .load_balancers()
+                .first()
+                .map(read::load_balancer)
+                .ok_or_else(|| no_resource("DescribeLoadBalancers", name))
         }
         Err(err) => Err(aws_error("elbv2", "CreateLoadBalancer", err)),
     }

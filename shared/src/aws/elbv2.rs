@@ -141,7 +141,7 @@ pub async fn target_health(client: &elbv2::Client, target_group_arn: &str) -> Re
     Ok(TargetHealthCount { healthy: healthy as u32, total: descriptions.len() as u32 })
 }
 
-fn load_balancer(lb: &types::LoadBalancer) -> LoadBalancer {
+pub(crate) fn load_balancer(lb: &types::LoadBalancer) -> LoadBalancer {
     LoadBalancer {
         arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
         name: lb.load_balancer_name().unwrap_or_default().to_owned(),
@@ -159,7 +159,7 @@ fn load_balancer(lb: &types::LoadBalancer) -> LoadBalancer {
     }
 }
 
-fn target_group(tg: &types::TargetGroup) -> TargetGroup {
+pub(crate) fn target_group(tg: &types::TargetGroup) -> TargetGroup {
     TargetGroup {
         arn: tg.target_group_arn().unwrap_or_default().to_owned(),
         name: tg.target_group_name().unwrap_or_default().to_owned(),

@@ -143,5 +143,6 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
         target_group: Some(target_group),
         health: Some(TargetHealthCount { healthy, total: healthy_targets }),
         requests_per_second: None,
+        configured: true,
     }
 }

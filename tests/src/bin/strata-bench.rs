@@ -17,7 +17,8 @@ const FUNCTIONS: [&str; 4] = ["provisioner", "asg-registrar", "alb-scaler", "dns
 const RUNS: usize = 20;
 
 fn release(name: &str) -> PathBuf {
-    let path = target_dir().join("release").join(name);
+    let dir = std::env::var_os("STRATA_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("release"));
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --release --workspace --bins` (make bench does)",
@@ -244,7 +245,13 @@ fn critical_path() {
     println!();
 }
 
+/// `strata-bench [critical-path]`: every table, or the critical path alone (STRATA_BIN_DIR may point at a debug
+/// build for it: waves do not depend on the profile).
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("critical-path") {
+        critical_path();
+        return;
+    }
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
