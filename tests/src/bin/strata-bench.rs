@@ -134,9 +134,20 @@ fn calls_of(emulator: &Emulator, function: &str, payload: Value) -> BTreeMap<Str
     run.outcomes[0].response();
     let mut counts = BTreeMap::new();
     for call in emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")) {
-        *counts.entry(call.clone()).or_insert(0) += 1;
+        *counts.entry(without_ids(call)).or_insert(0) += 1;
     }
     counts
+}
+
+/// A Route 53 call with its hosted zone or health check id as `{id}`, so that runs compare row by row.
+fn without_ids(call: &str) -> String {
+    for marker in ["/hostedzone/", "/healthcheck/"] {
+        if let Some((head, tail)) = call.split_once(marker) {
+            let rest = tail.find('/').map_or("", |i| &tail[i..]);
+            return format!("{head}{marker}{{id}}{rest}");
+        }
+    }
+    call.to_owned()
 }
 
 fn call_count_table() {
@@ -245,12 +256,13 @@ fn critical_path() {
     println!();
 }
 
-/// `strata-bench [critical-path]`: every table, or the critical path alone (STRATA_BIN_DIR may point at a debug
-/// build for it: waves do not depend on the profile).
+/// `strata-bench [critical-path | calls]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
+/// for those: waves and call counts do not depend on the profile).
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("critical-path") {
-        critical_path();
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some("critical-path") => return critical_path(),
+        Some("calls") => return call_count_table(),
+        _ => {}
     }
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
