@@ -25,6 +25,9 @@ pub struct FleetSettings<'a> {
     pub scaler_arn: Option<&'a str>,
     /// Written on every health check and alarm made (`None` only for a fleet made before owners were written).
     pub owner: Option<&'a Owner>,
+    /// The fleet's health checks where the caller listed them already (side by side with earlier work);
+    /// `None`: listed here.
+    pub health_checks: Option<&'a [FleetHealthCheck]>,
 }
 
 /// Attachments, health checks and alarms (independent, concurrent), then the records in one batch.
@@ -82,7 +85,10 @@ async fn ensure_health_checks(
     if !settings.internet_facing {
         return Ok(Vec::new());
     }
-    let existing = dns::fleet_health_checks(&aws.route53, settings.fleet).await?;
+    let existing = match settings.health_checks {
+        Some(listed) => listed.to_vec(),
+        None => dns::fleet_health_checks(&aws.route53, settings.fleet).await?,
+    };
     let serving = fleet.shards.iter().filter(|s| s.is_serving());
     try_join_all(serving.filter_map(|s| s.load_balancer.as_ref().map(|lb| (s.index, lb))).map(|(index, lb)| {
         let existing = &existing;

@@ -61,18 +61,79 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     )?;
     load_balancers.retain(|lb| parse_load_balancer_name(fleet, &lb.name).is_some());
     target_groups.retain(|tg| parse_target_group_name(fleet, &tg.name).is_some());
+    // The per-shard reads (listeners, the template's configuration, target health) start with the tags, on
+    // everything named like a shard (reads only: what turns out not to be the fleet's is dropped), so that they
+    // are not round trips after the tags; the records and ASGs follow the tags, which say where they are.
+    let named = named_shards(fleet, &load_balancers, &target_groups);
+    let early = observe_details(aws, &named, query.depth);
+    let rest = async {
+        let found = Found { load_balancers, target_groups, alarms, region_load_balancers };
+        let mut observed = owned_fleet(aws, fleet, query.owner, found).await?;
+        let policy_tags = observed.policy_tags();
+        let dns = query.dns.or_else(|| dns_from_tags(&policy_tags));
+        let selector = query.asgs.or_else(|| asgs_from_tags(&policy_tags));
+        let records = async {
+            match &dns {
+                Some(dns) => {
+                    let zone = &dns.hosted_zone_id;
+                    route53::owned_records(&aws.route53, zone, fleet, &aws.region, query.depth.zone_may_be_gone).await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let asgs = async {
+            match &selector {
+                Some(selector) => autoscaling::fleet_asgs(&aws.autoscaling, selector).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let lb_arns: Vec<String> = observed
+            .shards
+            .iter()
+            .map(|s| s.load_balancer.as_ref().map(|lb| lb.arn.clone()).unwrap_or_default())
+            .collect();
+        let load = async {
+            match query.depth.load && !lb_arns.is_empty() {
+                true => cloudwatch::request_rates(&aws.cloudwatch, &lb_arns).await,
+                false => Ok(vec![None; lb_arns.len()]),
+            }
+        };
+        let (records, asgs, rates) = futures::try_join!(records, asgs, load)?;
+        observed.records = records;
+        observed.asgs = asgs;
+        for (shard, rate) in observed.shards.iter_mut().zip(rates) {
+            shard.requests_per_second = rate;
+        }
+        Ok::<_, StrataError>(observed)
+    };
+    let (early, mut observed) = futures::try_join!(early, rest)?;
+    observed.shards = details_of(aws, &observed.shards, early, query.depth).await?;
+    Ok(observed)
+}
+
+/// What the name-prefix listings found.
+struct Found {
+    load_balancers: Vec<LoadBalancer>,
+    target_groups: Vec<TargetGroup>,
+    alarms: Vec<crate::model::Alarm>,
+    region_load_balancers: usize,
+}
+
+/// The fleet's own ALBs and TGs by their tags (DescribeTags), grouped by shard; another owner's are left out
+/// and their indexes counted as taken.
+async fn owned_fleet(
+    aws: &AwsClients,
+    fleet: &FleetName,
+    owner: Option<&Owner>,
+    found: Found,
+) -> Result<ObservedFleet> {
+    let Found { load_balancers, target_groups, alarms, region_load_balancers } = found;
     let arns: Vec<String> =
         load_balancers.iter().map(|lb| lb.arn.clone()).chain(target_groups.iter().map(|tg| tg.arn.clone())).collect();
-    // The per-shard reads start with the tags, on everything named like a shard (reads only: what turns out not
-    // to be the fleet's is dropped below), so that listeners and the template's configuration are not a round
-    // trip after them.
-    let named = named_shards(fleet, &load_balancers, &target_groups);
-    let (tags, early) =
-        futures::try_join!(elbv2::tags_of(&aws.elbv2, &arns), observe_details(aws, &named, query.depth))?;
-    let tags: BTreeMap<String, Tags> = tags.into_iter().collect();
+    let tags: BTreeMap<String, Tags> = elbv2::tags_of(&aws.elbv2, &arns).await?.into_iter().collect();
     let mut lbs = candidates(load_balancers, &tags, fleet, parse_load_balancer_name);
     let mut tgs = candidates(target_groups, &tags, fleet, parse_target_group_name);
-    let owner = query.owner.cloned().or_else(|| fleet_owner(&lbs, &tgs));
+    let owner = owner.cloned().or_else(|| fleet_owner(&lbs, &tgs));
     let mut other_owners: Vec<Owner> = lbs
         .iter()
         .filter(|c| c.marked)
@@ -91,7 +152,6 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
         .map(|(_, lb)| &lb.tags)
         .chain(tgs.iter().map(|(_, tg)| &tg.tags))
         .any(|t| t.contains_key(TAG_DELETING));
-
     let mut observed = ObservedFleet {
         fleet: fleet.clone(),
         region: aws.region.clone(),
@@ -108,41 +168,6 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
         deleting,
     };
     assemble_shards(&mut observed, lbs, tgs);
-
-    let policy_tags = observed.policy_tags();
-    let dns = query.dns.or_else(|| dns_from_tags(&policy_tags));
-    let selector = query.asgs.or_else(|| asgs_from_tags(&policy_tags));
-    let records = async {
-        match &dns {
-            Some(dns) => {
-                let zone = &dns.hosted_zone_id;
-                route53::owned_records(&aws.route53, zone, fleet, &aws.region, query.depth.zone_may_be_gone).await
-            }
-            None => Ok(Vec::new()),
-        }
-    };
-    let asgs = async {
-        match &selector {
-            Some(selector) => autoscaling::fleet_asgs(&aws.autoscaling, selector).await,
-            None => Ok(Vec::new()),
-        }
-    };
-    let details = details_of(aws, &observed.shards, early, query.depth);
-    let lb_arns: Vec<String> =
-        observed.shards.iter().map(|s| s.load_balancer.as_ref().map(|lb| lb.arn.clone()).unwrap_or_default()).collect();
-    let load = async {
-        match query.depth.load && !lb_arns.is_empty() {
-            true => cloudwatch::request_rates(&aws.cloudwatch, &lb_arns).await,
-            false => Ok(vec![None; lb_arns.len()]),
-        }
-    };
-    let (records, asgs, details, rates) = futures::try_join!(records, asgs, details, load)?;
-    observed.records = records;
-    observed.asgs = asgs;
-    observed.shards = details;
-    for (shard, rate) in observed.shards.iter_mut().zip(rates) {
-        shard.requests_per_second = rate;
-    }
     Ok(observed)
 }
 

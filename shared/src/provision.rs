@@ -144,6 +144,7 @@ pub async fn converge(
         health_check_path: &spec.health_check.path,
         scaler_arn,
         owner: Some(owner),
+        health_checks: None,
     };
     let attachments = finish_fleet(aws, &settings, &fleet).await?;
     info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.changes.len(), "fleet converged");

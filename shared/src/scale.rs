@@ -111,12 +111,24 @@ pub async fn scale(
     let mut after = observed.clone();
     after.shards.iter_mut().for_each(|s| s.health = None);
     let mut built = Vec::new();
+    // The health checks are listed side by side with the steps: a new shard's check is then one call after them.
+    let listing = dns::fleet_health_checks(&aws.route53, fleet);
+    let mut listing = std::pin::pin!(listing);
+    let mut health_checks = None;
     for step in &plan.steps {
         info!(fleet = %fleet, step = ?step, "scaler step");
         match *step {
             ScaleStep::Create { index, from } | ScaleStep::Finish { index, from } => {
                 let config = clone_config(&observed, &policy, step, from, trigger_id)?;
-                let made = ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index)).await?;
+                let made = ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index));
+                let made = match health_checks {
+                    Some(_) => made.await?,
+                    None => {
+                        let (made, listed) = futures::try_join!(made, listing.as_mut())?;
+                        health_checks = Some(listed);
+                        made
+                    }
+                };
                 put_shard(&mut after, index, &made);
                 built.push((index, config, made));
             }
@@ -147,6 +159,7 @@ pub async fn scale(
         health_check_path: &health_check_path,
         scaler_arn: scaler_arn.as_deref(),
         owner: after.owner.as_ref(),
+        health_checks: health_checks.as_deref(),
     };
     let alongside = async {
         let listeners = try_join_all(built.iter().map(|(index, config, made)| {
