@@ -1,46 +1,119 @@
-"""What a team would otherwise write: a Python 3 boto3 Lambda function with the same four clients doing the
-same observe as the dns-rebalancer (ALBs and TGs by name, their tags, alarms, records, target health).
+"""What a team would otherwise write: a Python 3 boto3 Lambda function doing the dns-rebalancer's whole pass,
+the same calls side by side as Strata makes them: the fleet's ALBs, target groups and alarms; their tags (20 ARNs
+a call); then the weighted records, the fleet's ASGs (by name and by tag), the request rates (one GetMetricData)
+and each target group's health; then the weights planned as Strata plans them (healthy capacity, hysteresis,
+ramp) and, when they change, one ChangeResourceRecordSets batch.
 It speaks the Lambda Runtime API itself (as the AWS Python runtime's bootstrap does), so it is started,
 driven and measured exactly like the Rust binaries (see tests/src/bin/strata-bench.rs).
 """
 
+import datetime
 import json
 import os
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
 API = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2018-06-01/runtime/invocation"
 
-# Cold start work, as in the Rust functions: the four clients, once.
+# Cold start work, as in the Rust functions: the four clients, once (boto3 clients are thread-safe).
 elbv2 = boto3.client("elbv2")
 autoscaling = boto3.client("autoscaling")
 route53 = boto3.client("route53")
 cloudwatch = boto3.client("cloudwatch")
+POOL = ThreadPoolExecutor(max_workers=16)
+POLICY = "strata:policy:"
+
+
+def paged(client, operation, key, **kwargs):
+    return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
+
+
+def shard_of(name, fleet, suffix=""):
+    rest = name[len(f"{fleet}-s"):] if name.startswith(f"{fleet}-s") else ""
+    rest = rest[: -len(suffix)] if suffix and rest.endswith(suffix) else ("" if suffix else rest)
+    return int(rest) if rest.isdigit() else None
 
 
 def observe(fleet):
-    lbs = [lb for page in elbv2.get_paginator("describe_load_balancers").paginate()
-           for lb in page["LoadBalancers"] if lb["LoadBalancerName"].startswith(f"{fleet}-s")]
-    tgs = [tg for page in elbv2.get_paginator("describe_target_groups").paginate()
-           for tg in page["TargetGroups"] if tg["TargetGroupName"].startswith(f"{fleet}-s")]
+    lbs, tgs, alarms = (f.result() for f in [
+        POOL.submit(paged, elbv2, "describe_load_balancers", "LoadBalancers"),
+        POOL.submit(paged, elbv2, "describe_target_groups", "TargetGroups"),
+        POOL.submit(paged, cloudwatch, "describe_alarms", "MetricAlarms", AlarmNamePrefix=f"strata-{fleet}-"),
+    ])
+    lbs = [lb for lb in lbs if shard_of(lb["LoadBalancerName"], fleet) is not None]
+    tgs = [tg for tg in tgs if shard_of(tg["TargetGroupName"], fleet, "-tg") is not None]
     arns = [lb["LoadBalancerArn"] for lb in lbs] + [tg["TargetGroupArn"] for tg in tgs]
     tags = {}
-    for i in range(0, len(arns), 20):
-        for d in elbv2.describe_tags(ResourceArns=arns[i:i + 20])["TagDescriptions"]:
+    for answer in POOL.map(lambda chunk: elbv2.describe_tags(ResourceArns=chunk),
+                           [arns[i:i + 20] for i in range(0, len(arns), 20)]):
+        for d in answer["TagDescriptions"]:
             tags[d["ResourceArn"]] = {t["Key"]: t.get("Value", "") for t in d["Tags"]}
-    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"strata-{fleet}-")["MetricAlarms"]
-    zone = next((t.get("strata:policy:hosted-zone-id") for t in tags.values() if "strata:policy:hosted-zone-id" in t), None)
-    records = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"] if zone else []
-    owned = [r for r in records if r.get("SetIdentifier", "").startswith(f"strata:{fleet}:")]
-    health = {tg["TargetGroupName"]: len(elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"])
-              for tg in tgs}
-    return {"shards": len(lbs), "records": len(owned), "alarms": len(alarms), "targets": health}
+    mine = lambda arn: tags.get(arn, {}).get("strata:fleet") == fleet
+    lbs = [lb for lb in lbs if mine(lb["LoadBalancerArn"])]
+    tgs = [tg for tg in tgs if mine(tg["TargetGroupArn"])]
+    policy = next(({k[len(POLICY):]: v for k, v in tags[lb["LoadBalancerArn"]].items() if k.startswith(POLICY)}
+                   for lb in lbs), {})
+    zone = policy.get("hosted-zone-id")
+    names = " ".join(v for k, v in sorted(policy.items()) if k.startswith("asg-names.")).split()
+    records = POOL.submit(lambda: [r for r in paged(route53, "list_resource_record_sets", "ResourceRecordSets",
+                                                    HostedZoneId=zone)
+                                   if r.get("SetIdentifier", "").startswith(f"strata:{fleet}:")] if zone else [])
+    by_name = POOL.submit(lambda: paged(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                                        AutoScalingGroupNames=names) if names else [])
+    by_tag = POOL.submit(lambda: paged(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                                       Filters=[{"Name": f"tag:{policy['asg-tag-key']}",
+                                                 "Values": [policy["asg-tag-value"]]}])
+                         if "asg-tag-key" in policy else [])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    queries = [{"Id": f"s{i}", "MetricStat": {"Metric": {
+        "Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount",
+        "Dimensions": [{"Name": "LoadBalancer", "Value": lb["LoadBalancerArn"].split(":loadbalancer/")[1]}]},
+        "Period": 60, "Stat": "Sum"}} for i, lb in enumerate(lbs)]
+    rates = POOL.submit(lambda: cloudwatch.get_metric_data(
+        MetricDataQueries=queries, StartTime=now - datetime.timedelta(minutes=5), EndTime=now) if queries else {})
+    health = dict(zip([shard_of(tg["TargetGroupName"], fleet, "-tg") for tg in tgs], POOL.map(
+        lambda tg: sum(1 for d in elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
+                       ["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy"), tgs)))
+    draining = {shard_of(lb["LoadBalancerName"], fleet) for lb in lbs
+                if tags[lb["LoadBalancerArn"]].get("strata:state") == "draining"}
+    return policy, zone, records.result(), health, draining, by_name.result(), by_tag.result(), rates.result(), alarms
+
+
+def plan(records, health, draining, policy):
+    """plan_weights of shared/src/plan/weights.rs: ideal weights from healthy targets, changes only outside the
+    hysteresis band, increases by at most the max step."""
+    shards = sorted({int(r["SetIdentifier"].rsplit(":s", 1)[1]): r.get("Weight") for r in records
+                     if r.get("Weight") is not None}.items())
+    largest = max([health.get(i, 0) for i, _ in shards if i not in draining] or [0])
+    ideal = [0 if i in draining else 255 if largest == 0 else 0 if health.get(i, 0) == 0
+             else max(1, round(255 * health[i] / largest)) for i, _ in shards]
+    current = [w or 0 for _, w in shards]
+    share = lambda ws: [w / sum(ws) if sum(ws) else 0 for w in ws]
+    use = [c / t for c, t in zip(share(current), share(ideal)) if t > 0]
+    band = int(policy.get("hysteresis-percent", 5)) / 100
+    within = not use or (min(use) > 0 and max(use) / min(use) <= 1 + band + 1e-9)
+    if within and not any(t == 0 and c > 0 for t, c in zip(ideal, current)):
+        return {}
+    step = int(policy.get("max-step", 32))
+    return {i: (min(t, c + step) if t > c else t) for (i, _), c, t in zip(shards, current, ideal)
+            if (min(t, c + step) if t > c else t) != c}
+
+
+def rebalance(fleet):
+    policy, zone, records, health, draining, *_ = observe(fleet)
+    changes = plan(records, health, draining, policy)
+    batch = [{"Action": "UPSERT", "ResourceRecordSet": {**r, "Weight": changes[int(r["SetIdentifier"].rsplit(":s", 1)[1])]}}
+             for r in records if r.get("Weight") is not None and int(r["SetIdentifier"].rsplit(":s", 1)[1]) in changes]
+    if batch:
+        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": batch})
+    return {"fleet": fleet, "changes": changes, "records_written": len(batch)}
 
 
 while True:
     with urllib.request.urlopen(f"{API}/next") as response:
         request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
         event = json.loads(response.read())
-    body = json.dumps(observe(event.get("fleet", "web"))).encode()
+    body = json.dumps(rebalance(event.get("fleet", "web"))).encode()
     urllib.request.urlopen(urllib.request.Request(f"{API}/{request_id}/response", data=body, method="POST")).read()

@@ -99,6 +99,7 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
         "| python 3 + boto3 peer (same observe) | {:.1} | {:.1} | {:.1} | - | - |",
         python.first_poll_ms, python.first_answer_ms, python.peak_rss_mb
     );
+    like_for_like(emulator, &env, &peer);
     let rust = rust_rebalancer.expect("measured");
     println!(
         "\nRatio python / rust (dns-rebalancer): exec -> first /next {:.1}x, exec -> first answer {:.1}x, peak RSS {:.1}x\n",
@@ -106,6 +107,40 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
         python.first_answer_ms / rust.first_answer_ms,
         python.peak_rss_mb / rust.peak_rss_mb
     );
+}
+
+/// The calls of one invocation of the dns-rebalancer and of the Python peer on the same fleet, side by side:
+/// the comparison is fair only if they do the same work.
+fn like_for_like(emulator: &Emulator, env: &[(String, String)], peer: &PathBuf) {
+    let count = |run: &dyn Fn()| {
+        let before = emulator.calls().len();
+        run();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for call in emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")) {
+            *counts.entry(without_ids(call)).or_insert(0) += 1;
+        }
+        counts
+    };
+    let payload = json!({"fleet": "web"});
+    let rust = count(&|| {
+        let run =
+            run_binary(&release("dns-rebalancer"), "dns-rebalancer", env, &[payload.clone()], Duration::from_secs(60));
+        run.outcomes[0].response();
+    });
+    let python = count(&|| {
+        let mut command = Command::new(python());
+        command.arg(peer);
+        let run = run_command(command, "python-peer", env, &[payload.clone()], Duration::from_secs(60));
+        run.outcomes[0].response();
+    });
+    println!("\n| call (one pass, same fleet) | dns-rebalancer | python peer |\n|---|---:|---:|");
+    let mut calls: Vec<&String> = rust.keys().chain(python.keys()).collect();
+    calls.sort();
+    calls.dedup();
+    for call in calls {
+        let n = |m: &BTreeMap<String, usize>| m.get(call).copied().unwrap_or(0);
+        println!("| {call} | {} | {} |", n(&rust), n(&python));
+    }
 }
 
 /// The deployable zip: <target>/lambda/<name>/bootstrap.zip from `make package` (arm64) when present, else the
@@ -256,12 +291,19 @@ fn critical_path() {
     println!();
 }
 
-/// `strata-bench [critical-path | calls]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
+/// `strata-bench [critical-path | calls | peer]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
 /// for those: waves and call counts do not depend on the profile).
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("critical-path") => return critical_path(),
         Some("calls") => return call_count_table(),
+        Some("peer") => {
+            let emulator = Emulator::start();
+            let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+            assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+            let peer = workspace_root().join("tests/bench/python_peer.py");
+            return like_for_like(&emulator, &emulator.env(REGION), &peer);
+        }
         _ => {}
     }
     let emulator = Emulator::start();
