@@ -18,6 +18,24 @@ use crate::spec::Limits;
 /// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
 pub const MAX_ALARM_METRICS: usize = 10;
 const PERIOD_SECONDS: i32 = 60;
+/// Minutes above the high threshold before a shard's alarm fires, and below the low one before the fleet's does.
+pub const HIGH_EVALUATION_PERIODS: i32 = 3;
+pub const LOW_EVALUATION_PERIODS: i32 = 15;
+const TREAT_MISSING_DATA: &str = "notBreaching";
+
+/// Whether `alarm` already says what a put would write (beyond its name and metrics): a threshold within rounding
+/// (beyond 10 shards the low one is not a whole number), the actions, the evaluation and comparison.
+pub fn says(alarm: &Alarm, threshold: f64, actions: &[String], high: bool) -> bool {
+    let (periods, comparison) = match high {
+        true => (HIGH_EVALUATION_PERIODS, ComparisonOperator::GreaterThanThreshold),
+        false => (LOW_EVALUATION_PERIODS, ComparisonOperator::LessThanThreshold),
+    };
+    alarm.threshold.is_some_and(|t| (t - threshold).abs() <= 1e-6 * threshold.abs().max(1.0))
+        && alarm.alarm_actions == actions
+        && alarm.evaluation_periods == Some(periods)
+        && alarm.comparison_operator.as_deref() == Some(comparison.as_str())
+        && alarm.treat_missing_data.as_deref() == Some(TREAT_MISSING_DATA)
+}
 
 /// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
 pub fn load_balancer_dimension(lb_arn: &str) -> String {
@@ -82,10 +100,10 @@ pub async fn put_requests_high(
         .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
         .statistic(Statistic::Sum)
         .period(PERIOD_SECONDS)
-        .evaluation_periods(3)
+        .evaluation_periods(HIGH_EVALUATION_PERIODS)
         .threshold(high_threshold(limits))
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .treat_missing_data("notBreaching")
+        .treat_missing_data(TREAT_MISSING_DATA)
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
         .set_tags(Some(tags(fleet, Some(index), owner)))
         .send()
@@ -130,10 +148,10 @@ pub async fn put_requests_low(
         .alarm_name(requests_low_alarm(fleet))
         .alarm_description(format!("Strata: fleet {fleet} would fit in fewer shards; the alb-scaler drains one"))
         .set_metrics(Some(queries))
-        .evaluation_periods(15)
+        .evaluation_periods(LOW_EVALUATION_PERIODS)
         .threshold(summed_low_threshold(limits, lb_arns.len()))
         .comparison_operator(ComparisonOperator::LessThanThreshold)
-        .treat_missing_data("notBreaching")
+        .treat_missing_data(TREAT_MISSING_DATA)
         .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
         .set_tags(Some(tags(fleet, None, owner)))
         .send()

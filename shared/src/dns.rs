@@ -334,6 +334,22 @@ pub async fn owned_health_checks(
     Ok(owned)
 }
 
+/// Those of `checks` that carry no tag at all: made, then their tagging call failed (the next finish tags them).
+pub async fn untagged_health_checks(
+    client: &route53::Client,
+    checks: &[FleetHealthCheck],
+) -> Result<Vec<FleetHealthCheck>> {
+    let mut untagged = Vec::new();
+    for chunk in checks.chunks(TAG_READ_BATCH) {
+        let sets = health_check_tags(client, chunk).await?;
+        let tagged = |check: &FleetHealthCheck| sets.iter().any(|(id, tags)| *id == check.id && !tags.is_empty());
+        // One deleted since it was listed has no tag set either; tagging it would fail, so it is left out.
+        let listed = |check: &FleetHealthCheck| sets.iter().any(|(id, _)| *id == check.id);
+        untagged.extend(chunk.iter().filter(|c| listed(c) && !tagged(c)).cloned());
+    }
+    Ok(untagged)
+}
+
 /// The tags of up to 10 health checks. One deleted since it was listed fails the whole batch
 /// (NoSuchHealthCheck): then each is read alone and the missing ones are left out.
 async fn health_check_tags(client: &route53::Client, checks: &[FleetHealthCheck]) -> Result<Vec<(String, Vec<Tag>)>> {

@@ -40,10 +40,9 @@ pub async fn finish_fleet(
     Ok(attachments)
 }
 
-/// `finish_fleet` with `alongside` (a new shard's listeners, a last check that the fleet is not being deleted)
-/// run side by side with the attachments, health checks and alarms; the records are written only when it
-/// answers `true`, so no record points at a shard whose listeners failed or at a fleet being deleted.
-/// Returns whether the records were written.
+/// `finish_fleet` with `alongside` (a new shard's listeners) run side by side with the attachments, health checks
+/// and alarms; the records are written only after it succeeded and answered `true`, so no record points at a
+/// shard whose listeners failed. Returns whether the records were written.
 pub async fn finish_fleet_alongside(
     aws: &AwsClients,
     settings: &FleetSettings<'_>,
@@ -89,8 +88,24 @@ async fn ensure_health_checks(
         Some(listed) => listed.to_vec(),
         None => dns::fleet_health_checks(&aws.route53, settings.fleet).await?,
     };
-    let serving = fleet.shards.iter().filter(|s| s.is_serving());
-    try_join_all(serving.filter_map(|s| s.load_balancer.as_ref().map(|lb| (s.index, lb))).map(|(index, lb)| {
+    let serving: Vec<_> = fleet
+        .shards
+        .iter()
+        .filter(|s| s.is_serving())
+        .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?)))
+        .collect();
+    // The serving shards' checks already made, read for tags: one whose tagging failed is tagged now.
+    let made_before: Vec<dns::FleetHealthCheck> = existing
+        .iter()
+        .filter(|c| {
+            serving.iter().any(|(index, lb)| {
+                c.caller_reference == crate::names::health_check_caller_reference(settings.fleet, *index, &lb.arn)
+            })
+        })
+        .cloned()
+        .collect();
+    let untagged = dns::untagged_health_checks(&aws.route53, &made_before);
+    let ensured = try_join_all(serving.iter().map(|&(index, lb)| {
         let existing = &existing;
         async move {
             let (id, new) =
@@ -98,8 +113,14 @@ async fn ensure_health_checks(
                     .await?;
             Ok::<_, StrataError>((index, id, new))
         }
-    }))
-    .await
+    }));
+    let (mut ensured, untagged) = futures::try_join!(ensured, untagged)?;
+    for check in untagged {
+        if let Some(entry) = ensured.iter_mut().find(|(_, id, _)| *id == check.id) {
+            entry.2 = Some(check);
+        }
+    }
+    Ok(ensured)
 }
 
 async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &ObservedFleet) -> Result<()> {
@@ -118,12 +139,10 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
     // An alarm that already says the same (threshold, actions, ALB) is left as it is.
     let actions: Vec<String> = scaler_arn.map(|a| vec![a.to_owned()]).unwrap_or_default();
     let unchanged = |name: &str, threshold: f64, load_balancer: Option<String>| {
-        fleet.alarms.iter().any(|a| {
-            a.name == name
-                && a.threshold == Some(threshold)
-                && a.alarm_actions == actions
-                && a.load_balancer == load_balancer
-        })
+        fleet
+            .alarms
+            .iter()
+            .any(|a| a.name == name && alarms::says(a, threshold, &actions, true) && a.load_balancer == load_balancer)
     };
     let high = alarms::high_threshold(limits);
     try_join_all(
@@ -153,10 +172,7 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
     let low_threshold = alarms::summed_low_threshold(limits, arns.len());
     let requests_low = async {
         let same = fleet.alarms.iter().any(|a| {
-            a.name == low_name
-                && a.threshold == Some(low_threshold)
-                && a.alarm_actions == actions
-                && a.summed_load_balancers == summed
+            a.name == low_name && alarms::says(a, low_threshold, &actions, false) && a.summed_load_balancers == summed
         });
         if same {
             return Ok(());
@@ -164,7 +180,8 @@ async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &O
         alarms::put_requests_low(&aws.cloudwatch, settings.fleet, &arns, limits, scaler_arn, settings.owner).await
     };
     let targets_full = async {
-        if unchanged(&crate::names::targets_full_alarm(settings.fleet), 0.0, None) {
+        let name = crate::names::targets_full_alarm(settings.fleet);
+        if fleet.alarms.iter().any(|a| a.name == name && a.threshold == Some(0.0) && a.alarm_actions == actions) {
             return Ok(());
         }
         alarms::put_targets_full(&aws.cloudwatch, settings.fleet, scaler_arn, settings.owner).await

@@ -155,6 +155,9 @@ pub struct Alarm {
     pub load_balancer: Option<String>,
     /// The `LoadBalancer` dimensions a metric-math alarm sums, in query order (the low-load alarm).
     pub summed_load_balancers: Vec<String>,
+    pub evaluation_periods: Option<i32>,
+    pub comparison_operator: Option<String>,
+    pub treat_missing_data: Option<String>,
 }
 
 /// One fleet in one region, as AWS has it now.

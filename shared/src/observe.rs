@@ -65,7 +65,7 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     // everything named like a shard (reads only: what turns out not to be the fleet's is dropped), so that they
     // are not round trips after the tags; the records and ASGs follow the tags, which say where they are.
     let named = named_shards(fleet, &load_balancers, &target_groups);
-    let early = observe_details(aws, &named, query.depth);
+    let early = early_details(aws, &named, query.depth);
     let rest = async {
         let found = Found { load_balancers, target_groups, alarms, region_load_balancers };
         let mut observed = owned_fleet(aws, fleet, query.owner, found).await?;
@@ -241,6 +241,29 @@ fn named_shards(fleet: &FleetName, lbs: &[LoadBalancer], tgs: &[TargetGroup]) ->
     shards.into_values().collect()
 }
 
+/// Per-shard reads of everything named like a shard, before ownership is known: a resource gone meanwhile (a
+/// foreign one being deleted, say) is left out here, and read again below only if it is the fleet's.
+async fn early_details(aws: &AwsClients, named: &[Shard], depth: Depth) -> Result<Vec<Shard>> {
+    // The template a scale-out clones: the first shard with both halves (the first serving one, unless tags say
+    // otherwise; then it is read where it is cloned).
+    let template = named
+        .iter()
+        .find(|s| s.load_balancer.is_some() && s.target_group.is_some())
+        .map(|s| s.index)
+        .filter(|_| depth.template_configuration);
+    let reads = try_join_all(named.iter().map(|shard| async move {
+        match observe_details(aws, std::slice::from_ref(shard), depth, template).await {
+            Ok(read) => Ok(read.into_iter().next()),
+            Err(StrataError::Aws { message, .. }) if NOT_FOUND.iter().any(|code| message.starts_with(code)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }));
+    Ok(reads.await?.into_iter().flatten().collect())
+}
+
+/// ELBv2's answers for a resource that no longer exists.
+const NOT_FOUND: [&str; 3] = ["LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound"];
+
 /// The fleet's shards with their per-shard reads: those made early on the same ALB and TG, the rest now
 /// (without the template's configuration: a template read late is read where it is cloned).
 async fn details_of(aws: &AwsClients, shards: &[Shard], early: Vec<Shard>, depth: Depth) -> Result<Vec<Shard>> {
@@ -249,7 +272,7 @@ async fn details_of(aws: &AwsClients, shards: &[Shard], early: Vec<Shard>, depth
     };
     let found = |shard: &Shard| early.iter().find(|e| e.index == shard.index && arn_of(e) == arn_of(shard));
     let missing: Vec<Shard> = shards.iter().filter(|s| found(s).is_none()).cloned().collect();
-    let late = observe_details(aws, &missing, Depth { template_configuration: false, ..depth }).await?;
+    let late = observe_details(aws, &missing, depth, None).await?;
     Ok(shards
         .iter()
         .map(|shard| {
@@ -301,8 +324,12 @@ fn assemble_shards(
 
 /// Per-shard reads, all shards and all independent reads side by side: a listener's extra certificates wait
 /// for its listener only.
-async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Result<Vec<Shard>> {
-    let template = shards.iter().find(|s| s.is_serving()).map(|s| s.index).filter(|_| depth.template_configuration);
+async fn observe_details(
+    aws: &AwsClients,
+    shards: &[Shard],
+    depth: Depth,
+    template: Option<ShardIndex>,
+) -> Result<Vec<Shard>> {
     try_join_all(shards.iter().cloned().map(|mut shard| async move {
         let configuration = depth.configuration || template == Some(shard.index);
         let configured = |arn: Option<&String>| arn.cloned().filter(|_| configuration);
@@ -358,19 +385,21 @@ async fn observe_details(aws: &AwsClients, shards: &[Shard], depth: Depth) -> Re
 pub async fn ensure_configuration(aws: &AwsClients, observed: &mut ObservedFleet, index: ShardIndex) -> Result<()> {
     let Some(shard) = observed.shards.iter_mut().find(|s| s.index == index && !s.configured) else { return Ok(()) };
     let depth = Depth { configuration: true, ..Depth::default() };
-    let read = observe_details(aws, std::slice::from_ref(shard), depth).await?;
+    let read = observe_details(aws, std::slice::from_ref(shard), depth, None).await?;
     let health = shard.health;
     *shard = read.into_iter().next().expect("one shard in, one out");
     shard.health = health;
     Ok(())
 }
 
-/// Whether the fleet's Delete has started since `fleet` was observed: its ALBs and target groups carry
-/// `strata:deleting`, or are already gone. One DescribeTags call per 20 resources.
+/// Whether the fleet's Delete has started since `fleet` was observed. The Delete marks every ALB and target group
+/// `strata:deleting` before it removes any, so the serving shards (which no scaler pass removes) tell: marked, or
+/// gone. One DescribeTags call per 20 resources.
 pub async fn delete_started(aws: &AwsClients, fleet: &ObservedFleet) -> Result<bool> {
     let arns: Vec<String> = fleet
         .shards
         .iter()
+        .filter(|s| s.is_serving())
         .flat_map(|s| {
             let lb = s.load_balancer.as_ref().map(|lb| lb.arn.clone());
             lb.into_iter().chain(s.target_group.as_ref().map(|tg| tg.arn.clone()))
@@ -378,11 +407,7 @@ pub async fn delete_started(aws: &AwsClients, fleet: &ObservedFleet) -> Result<b
         .collect();
     match elbv2::tags_of(&aws.elbv2, &arns).await {
         Ok(tags) => Ok(tags.len() < arns.len() || tags.iter().any(|(_, t)| t.contains_key(TAG_DELETING))),
-        Err(StrataError::Aws { message, .. })
-            if message.starts_with("LoadBalancerNotFound") || message.starts_with("TargetGroupNotFound") =>
-        {
-            Ok(true)
-        }
+        Err(StrataError::Aws { message, .. }) if NOT_FOUND.iter().any(|code| message.starts_with(code)) => Ok(true),
         Err(err) => Err(err),
     }
 }

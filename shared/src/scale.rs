@@ -98,9 +98,15 @@ pub async fn scale(
         return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
     }
     // A template chosen by a pass that did not expect to clone (a tidy pass finishing a half-built shard).
+    // A half-built shard's own configuration too, so that finishing it changes only what differs.
     for step in &plan.steps {
-        if let ScaleStep::Create { from, .. } | ScaleStep::Finish { from, .. } = *step {
-            ensure_configuration(aws, &mut observed, from).await?;
+        match *step {
+            ScaleStep::Create { from, .. } => ensure_configuration(aws, &mut observed, from).await?,
+            ScaleStep::Finish { index, from } => {
+                ensure_configuration(aws, &mut observed, from).await?;
+                ensure_configuration(aws, &mut observed, index).await?;
+            }
+            ScaleStep::Drain { .. } | ScaleStep::Remove { .. } => {}
         }
     }
     for duplicate in &observed.duplicate_load_balancers {
@@ -111,21 +117,23 @@ pub async fn scale(
     let mut after = observed.clone();
     after.shards.iter_mut().for_each(|s| s.health = None);
     let mut built = Vec::new();
-    // The health checks are listed side by side with the steps: a new shard's check is then one call after them.
-    let listing = dns::fleet_health_checks(&aws.route53, fleet);
-    let mut listing = std::pin::pin!(listing);
-    let mut health_checks = None;
+    // Side by side with the first create: the health checks (a new shard's is then one call after the creates),
+    // and whether the fleet's Delete has started since it was observed.
+    let before_finishing =
+        async { futures::try_join!(dns::fleet_health_checks(&aws.route53, fleet), delete_started(aws, &observed)) };
+    let mut before_finishing = std::pin::pin!(before_finishing);
+    let mut known: Option<(Vec<dns::FleetHealthCheck>, bool)> = None;
     for step in &plan.steps {
         info!(fleet = %fleet, step = ?step, "scaler step");
         match *step {
             ScaleStep::Create { index, from } | ScaleStep::Finish { index, from } => {
                 let config = clone_config(&observed, &policy, step, from, trigger_id)?;
                 let made = ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index));
-                let made = match health_checks {
+                let made = match known {
                     Some(_) => made.await?,
                     None => {
-                        let (made, listed) = futures::try_join!(made, listing.as_mut())?;
-                        health_checks = Some(listed);
+                        let (made, found) = futures::try_join!(made, before_finishing.as_mut())?;
+                        known = Some(found);
                         made
                     }
                 };
@@ -144,6 +152,21 @@ pub async fn scale(
             }
         }
     }
+    let (health_checks, deleting) = match known {
+        Some(found) => found,
+        None => before_finishing.await?,
+    };
+    if deleting {
+        // Nothing more is written behind the Delete; what this pass made is removed (no listener uses its TG).
+        for (_, _, made) in built.iter().filter(|(_, _, made)| made.fresh_load_balancer) {
+            delete_load_balancer(&aws.elbv2, &made.load_balancer.arn).await?;
+        }
+        for (_, _, made) in built.iter().filter(|(_, _, made)| made.fresh_target_group) {
+            delete_target_group(&aws.elbv2, &made.target_group.arn).await?;
+        }
+        info!(fleet = %fleet, "the fleet's Delete started during this pass: nothing more written");
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false });
+    }
     // Everything around the shards follows from them: attachments, health checks, alarms, records. New shards'
     // listeners are made side by side with them, and the records wait for both.
     let template = after.shards.iter().find(|s| s.is_serving());
@@ -159,20 +182,16 @@ pub async fn scale(
         health_check_path: &health_check_path,
         scaler_arn: scaler_arn.as_deref(),
         owner: after.owner.as_ref(),
-        health_checks: health_checks.as_deref(),
+        health_checks: Some(&health_checks),
     };
-    let alongside = async {
-        let listeners = try_join_all(built.iter().map(|(index, config, made)| {
+    let listeners = async {
+        try_join_all(built.iter().map(|(index, config, made)| {
             ensure_shard_listeners(&aws.elbv2, fleet, *index, config, made, observed.shard(*index))
-        }));
-        // The fleet's Delete may have started while this pass ran: no records are written behind it.
-        let (_, deleting) = futures::try_join!(listeners, delete_started(aws, &after))?;
-        Ok(!deleting)
+        }))
+        .await?;
+        Ok(true)
     };
-    let (_, written) = finish_fleet_alongside(aws, &fleet_settings, &after, alongside).await?;
-    if !written {
-        info!(fleet = %fleet, "the fleet is being deleted: records not written");
-    }
+    finish_fleet_alongside(aws, &fleet_settings, &after, listeners).await?;
     let count = |f: fn(&ScaleStep) -> bool| plan.steps.iter().filter(|s| f(s)).count() as u64;
     metrics.count("ShardsCreated", count(|s| matches!(s, ScaleStep::Create { .. })));
     metrics.count("ShardsDrained", count(|s| matches!(s, ScaleStep::Drain { .. })));

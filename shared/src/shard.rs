@@ -546,10 +546,8 @@ async fn ensure_https_listener(
                 .send()
                 .await
                 .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
-            (
-                created.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_owned(),
-                vec![default_cert],
-            )
+            let arn = created.listeners().first().and_then(|l| l.listener_arn());
+            (arn.ok_or_else(|| no_resource("CreateListener", "HTTPS:443"))?.to_owned(), vec![default_cert])
         }
     };
     let extra: Vec<Certificate> = config

@@ -46,17 +46,19 @@ fn a_request_count_export_is_replayed_and_every_step_lands_on_its_worked_minute(
     let sim: Value = serde_json::from_str(&stdout).unwrap();
     let summary = &sim["summary"];
     // 25,000 RPS for 30 minutes, 45,000 for 60 (alarm level: 80 % of 50,000 = 40,000), then 10,000.
-    // Breaches at minutes 30, 31, 32: ALARM and shard 1 at 32, active at 35, ramped from 35 by 32 a pass;
-    // clients see its first weight (32 of 287) at 37: shard 0 then takes 45,000 × 255/287 = 39,983 < 40,000.
+    // Breaches at minutes 30, 31, 32: ALARM and shard 1 at 32, active 4 minutes later (36), ramped from 36 by 32
+    // a pass; clients see its first weight (32 of 287) one TTL after it was written, at 38: shard 0 then takes
+    // 45,000 × 255/287 = 39,983 < 40,000.
     let crossing = &summary["crossings"][0];
     let minutes: Vec<&Value> =
         ["minute", "alarm_minute", "shard_created_minute", "shard_active_minute", "relief_minute"]
             .iter()
             .map(|k| &crossing[*k])
             .collect();
-    assert_eq!(minutes, [30, 32, 32, 35, 37]);
+    assert_eq!(minutes, [30, 32, 32, 36, 38]);
     // From minute 90, 10,000 RPS is below the low level for 2 shards (1 × 50,000 × 30 % = 15,000): 15 minutes
-    // later (minute 104) shard 1 is drained, and removed after TTL 60 s + deregistration delay 300 s (minute 110).
+    // later (minute 104) shard 1 is drained at the end of that minute, and removed once TTL 60 s + deregistration
+    // delay 300 s have passed: at the end of minute 110.
     let event_minute =
         |kind: &str| sim["events"].as_array().unwrap().iter().find(|e| e["event"] == kind).map(|e| e["minute"].clone());
     assert_eq!(event_minute("low_alarm"), Some(104.into()));

@@ -30,7 +30,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "strata-simulation.svg")]
     chart: PathBuf,
     /// Minutes a new ALB takes to become active and pass health checks.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = SimSettings::default().alb_active_minutes)]
     alb_active_minutes: u32,
     /// Healthy targets behind each shard, where the traffic CSV gives none.
     #[arg(long, default_value_t = 10)]

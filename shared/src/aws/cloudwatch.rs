@@ -37,6 +37,9 @@ pub async fn fleet_alarms(client: &cloudwatch::Client, fleet: &FleetName) -> Res
                     })
                     .filter_map(|d| d.value().map(str::to_owned))
                     .collect(),
+                evaluation_periods: a.evaluation_periods(),
+                comparison_operator: a.comparison_operator().map(|c| c.as_str().to_owned()),
+                treat_missing_data: a.treat_missing_data().map(str::to_owned),
             })
         }));
     }

@@ -11,9 +11,9 @@ use crate::plan::scale::format_rfc3339;
 
 use super::alarm::{Comparison, SimAlarm};
 
-/// Requests per minute over the high alarm's period, for `evaluation_periods` minutes (alarms.rs).
-pub const HIGH_ALARM_PERIODS: usize = 3;
-pub const LOW_ALARM_PERIODS: usize = 15;
+/// The alarms' evaluation periods, as the scaler writes them (one-minute periods).
+pub const HIGH_ALARM_PERIODS: usize = crate::alarms::HIGH_EVALUATION_PERIODS as usize;
+pub const LOW_ALARM_PERIODS: usize = crate::alarms::LOW_EVALUATION_PERIODS as usize;
 
 #[derive(Debug, Clone)]
 pub struct SimShard {

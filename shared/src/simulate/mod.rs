@@ -29,7 +29,8 @@ use traffic::Traffic;
 /// What the simulation assumes about the world around the planners.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimSettings {
-    /// Minutes from CreateLoadBalancer until the ALB is active and its targets pass health checks (AWS: a few).
+    /// Minutes from CreateLoadBalancer until the ALB is active and its targets pass health checks: AWS takes a
+    /// few minutes to provision an ALB, then targets need HealthyThresholdCount passing checks (3 × 15 s here).
     pub alb_active_minutes: u32,
     /// The alias records' TTL: clients follow a weight change this much later.
     pub alias_ttl_seconds: u32,
@@ -45,7 +46,7 @@ pub struct SimSettings {
 impl Default for SimSettings {
     fn default() -> Self {
         Self {
-            alb_active_minutes: 3,
+            alb_active_minutes: 4,
             alias_ttl_seconds: 60,
             rebalance_every_minutes: 1,
             tidy_every_minutes: 1,
@@ -136,7 +137,8 @@ pub fn simulate(fleet: &FleetName, policy: &FleetPolicy, traffic: &Traffic, sett
     let mut run = Run::new(fleet, policy, settings);
     for (minute, point) in (0u32..).zip(&traffic.points) {
         let targets = point.healthy_targets.unwrap_or(settings.healthy_targets);
-        run.step(minute, traffic.start + i64::from(minute) * 60, point.requests_per_second, targets);
+        // A minute's datapoint is complete, and the functions act on it, at the end of that minute.
+        run.step(minute, traffic.start + i64::from(minute + 1) * 60, point.requests_per_second, targets);
     }
     let limit_rps = f64::from(policy.limits.requests_per_second_per_shard);
     let alarm_rps = high_threshold(&policy.limits) / 60.0;
@@ -223,22 +225,36 @@ impl<'a> Run<'a> {
     }
 
     /// Splits the offered load by the weights clients' DNS caches still hold (written one TTL ago) over the
-    /// shards Route 53 finds healthy (ALB active, healthy targets).
+    /// shards Route 53 finds healthy (ALB active, healthy targets). As Route 53 does: when no healthy record has
+    /// weight, the healthy zero-weight ones share the traffic evenly; when none is healthy, every record is
+    /// answered as if healthy, and what goes to a shard not yet active is lost (counted as unserved).
     fn route(&self, minute: u32, offered: f64, targets: u32) -> (BTreeMap<ShardIndex, f64>, f64) {
         let lag = self.settings.alias_ttl_seconds.div_ceil(60) as usize;
         let cached = &self.written[self.written.len().saturating_sub(1 + lag)];
-        let receiving: Vec<(ShardIndex, f64)> = self
+        let records: Vec<(ShardIndex, f64, bool)> = self
             .shards
             .iter()
-            .filter(|s| s.is_active(minute) && targets > 0)
-            .filter_map(|s| Some((s.index, f64::from(*cached.get(&s.index)?))))
-            .filter(|(_, w)| *w > 0.0)
+            .filter_map(|s| Some((s.index, f64::from(*cached.get(&s.index)?), s.is_active(minute) && targets > 0)))
             .collect();
-        let total: f64 = receiving.iter().map(|(_, w)| w).sum();
-        if total == 0.0 {
-            return (BTreeMap::new(), offered);
+        let split = |chosen: Vec<(ShardIndex, f64, bool)>| {
+            let total: f64 = chosen.iter().map(|(_, w, _)| w).sum();
+            let shares: Vec<_> = chosen.into_iter().map(|(i, w, healthy)| (i, offered * w / total, healthy)).collect();
+            let lost = shares.iter().filter(|(_, _, healthy)| !healthy).map(|(_, rps, _)| rps).sum();
+            (shares.into_iter().filter(|(_, _, healthy)| *healthy).map(|(i, rps, _)| (i, rps)).collect(), lost)
+        };
+        let weighted: Vec<_> = records.iter().copied().filter(|(_, w, healthy)| *healthy && *w > 0.0).collect();
+        if !weighted.is_empty() {
+            return split(weighted);
         }
-        (receiving.into_iter().map(|(i, w)| (i, offered * w / total)).collect(), 0.0)
+        let healthy: Vec<_> = records.iter().map(|(i, _, h)| (*i, 1.0, *h)).filter(|(_, _, h)| *h).collect();
+        if !healthy.is_empty() {
+            return split(healthy);
+        }
+        match records.iter().any(|(_, w, _)| *w > 0.0) {
+            true => split(records.into_iter().filter(|(_, w, _)| *w > 0.0).collect()),
+            false if records.is_empty() => (BTreeMap::new(), offered),
+            false => split(records.into_iter().map(|(i, _, h)| (i, 1.0, h)).collect()),
+        }
     }
 
     /// Feeds the minute's RequestCount to each alarm; the transitions into ALARM are the scaler's triggers.

@@ -26,8 +26,10 @@ fn series(parts: &[(usize, f64)]) -> Traffic {
     Traffic { start: 1_767_225_600, points }
 }
 
+/// New ALBs active 3 minutes after they are made (the default assumes 4).
 fn run(traffic: &Traffic) -> Simulation {
-    simulate(&FleetName::parse("web").unwrap(), &policy(), traffic, &SimSettings::default())
+    let settings = SimSettings { alb_active_minutes: 3, ..SimSettings::default() };
+    simulate(&FleetName::parse("web").unwrap(), &policy(), traffic, &settings)
 }
 
 fn at(sim: &Simulation, minute: usize, shard: u8) -> (f64, u8) {

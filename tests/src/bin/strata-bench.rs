@@ -123,14 +123,19 @@ fn like_for_like(emulator: &Emulator, env: &[(String, String)], peer: &PathBuf) 
     };
     let payload = json!({"fleet": "web"});
     let rust = count(&|| {
-        let run =
-            run_binary(&release("dns-rebalancer"), "dns-rebalancer", env, &[payload.clone()], Duration::from_secs(60));
+        let run = run_binary(
+            &release("dns-rebalancer"),
+            "dns-rebalancer",
+            env,
+            std::slice::from_ref(&payload),
+            Duration::from_secs(60),
+        );
         run.outcomes[0].response();
     });
     let python = count(&|| {
         let mut command = Command::new(python());
         command.arg(peer);
-        let run = run_command(command, "python-peer", env, &[payload.clone()], Duration::from_secs(60));
+        let run = run_command(command, "python-peer", env, std::slice::from_ref(&payload), Duration::from_secs(60));
         run.outcomes[0].response();
     });
     println!("\n| call (one pass, same fleet) | dns-rebalancer | python peer |\n|---|---:|---:|");
