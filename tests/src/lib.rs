@@ -3,6 +3,7 @@
 
 pub mod census;
 pub mod custom_resource;
+pub mod day;
 pub mod emulator;
 pub mod fixtures;
 pub mod runtime;
