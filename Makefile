@@ -28,11 +28,13 @@ local-wait:
 local-stop:
 	@$(PYTHON) tests/emulator/strata_local.py --stop --dir $(LOCAL_DIR)
 
-# Benchmarks (not timed tests): the rebalancer simulation, then cold start / RSS / sizes / AWS calls per
-# invocation / scale-out critical path of the release binaries (docs/benchmarks.md holds a run).
-bench: venv
+# Benchmarks (not timed tests): the rebalancer simulation, the simulator's throughput, then cold start / RSS /
+# sizes / AWS calls per invocation / scale-out critical path of the release binaries, and a compressed day on the
+# emulator against the simulator (debug binaries; docs/benchmarks.md holds a run).
+bench: venv build
 	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS))
 	$(CARGO) bench -p strata-core --bench rebalance_sim
+	$(CARGO) bench -p strata-core --bench simulate_day
 	$(CARGO) run -p strata-tests --bin strata-bench
 
 # The emulator's Python packages (moto server, cbor2) and cargo-lambda, pinned.

@@ -17,9 +17,10 @@ use strata_core::aws::AwsClients;
 use strata_core::model::ObservedFleet;
 use strata_core::names::{FleetAlarm, FleetName, ShardIndex};
 use strata_core::observe::{Depth, FleetQuery, observe};
+use strata_core::policy::FleetPolicy;
 use strata_core::simulate::alarm::{Comparison, SimAlarm};
 use strata_core::simulate::traffic::Traffic;
-use strata_core::simulate::{Minute, ShardMinute, ShardState, SimSettings};
+use strata_core::simulate::{Minute, ShardMinute, ShardState, SimSettings, Simulation, summary};
 
 use crate::runtime::run_function;
 use crate::{Emulator, Fixture, event};
@@ -43,11 +44,7 @@ async fn fleet(aws: &AwsClients, name: &FleetName) -> ObservedFleet {
 }
 
 fn weights(fleet: &ObservedFleet) -> BTreeMap<ShardIndex, u8> {
-    fleet
-        .records
-        .iter()
-        .filter_map(|r| Some((r.shard?, u8::try_from(r.weight?).ok()?)))
-        .collect()
+    fleet.records.iter().filter_map(|r| Some((r.shard?, u8::try_from(r.weight?).ok()?))).collect()
 }
 
 fn dimension(lb_arn: &str) -> String {
@@ -139,7 +136,8 @@ impl World<'_> {
             };
             let periods = alarm.evaluation_periods.unwrap_or(1) as usize;
             let threshold = alarm.threshold.unwrap_or(0.0);
-            let model = self.alarms.entry(alarm.name.clone()).or_insert_with(|| SimAlarm::new(periods, comparison, threshold));
+            let model =
+                self.alarms.entry(alarm.name.clone()).or_insert_with(|| SimAlarm::new(periods, comparison, threshold));
             model.threshold = threshold;
             let was = model.in_alarm();
             if model.observe(datapoint) {
@@ -186,4 +184,12 @@ pub async fn run_day(emulator: &Emulator, fixture: &Fixture, fleet_name: &str, t
         minutes.push(Minute { minute, offered_rps: point.requests_per_second, unserved_rps: 0.0, shards });
     }
     minutes
+}
+
+/// What the emulator held, minute by minute, in the simulator's shape (for its summary and chart).
+pub fn as_simulation(minutes: Vec<Minute>, policy: &FleetPolicy, start: i64) -> Simulation {
+    let limit_rps = f64::from(policy.limits.requests_per_second_per_shard);
+    let alarm_rps = strata_core::alarms::high_threshold(&policy.limits) / 60.0;
+    let summary = summary::summarize(&minutes, &[], limit_rps, alarm_rps);
+    Simulation { settings: settings(), start, limit_rps, alarm_rps, minutes, events: Vec::new(), summary }
 }

@@ -7,10 +7,10 @@ use strata_core::policy::FleetPolicy;
 use strata_core::simulate::traffic::{Traffic, TrafficPoint};
 use strata_core::simulate::{Minute, simulate};
 use strata_core::spec::FleetSpec;
+use strata_tests::Emulator;
 use strata_tests::census::census;
 use strata_tests::custom_resource::provision;
 use strata_tests::day::{fleet_properties, run_day, settings};
-use strata_tests::Emulator;
 
 const REGION: &str = "us-east-1";
 
@@ -29,7 +29,8 @@ fn shape(minutes: &[Minute]) -> Vec<(u32, usize, Vec<u8>)> {
 #[tokio::test]
 async fn a_compressed_day_ends_where_the_simulator_said_it_would() {
     let emulator = Emulator::start();
-    let fixture = emulator.seed(REGION, serde_json::json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    let fixture =
+        emulator.seed(REGION, serde_json::json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     let mut properties = Value::Null;
     let answer = provision(&emulator, &fixture, "create", |p| {
         fleet_properties(p);

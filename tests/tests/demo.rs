@@ -6,5 +6,5 @@ fn the_demo_reaches_every_expected_state() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("demo finished: every step reached its expected state."));
-    assert_eq!(stdout.matches("   ok   ").count(), 14, "every check ran:\n{stdout}");
+    assert_eq!(stdout.matches("   ok   ").count(), 15, "every check ran:\n{stdout}");
 }

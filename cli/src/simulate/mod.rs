@@ -1,6 +1,5 @@
 //! `strata simulate`: what Strata would do with a day of traffic, from its own planners (no AWS, no emulator).
 
-mod chart;
 mod spec_file;
 
 use std::fmt::Write as _;
@@ -9,7 +8,7 @@ use std::path::PathBuf;
 use strata_core::plan::scale::format_rfc3339;
 use strata_core::policy::FleetPolicy;
 use strata_core::simulate::traffic::{built_in_day, parse_csv};
-use strata_core::simulate::{SimSettings, Simulation, simulate};
+use strata_core::simulate::{SimSettings, Simulation, chart, simulate};
 
 use crate::Output;
 

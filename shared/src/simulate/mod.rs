@@ -5,6 +5,8 @@
 //! change one TTL later), and the drain wait. One step a minute.
 
 pub mod alarm;
+#[cfg(feature = "chart")]
+pub mod chart;
 pub mod fleet;
 pub mod summary;
 pub mod traffic;

@@ -296,12 +296,13 @@ fn critical_path() {
     println!();
 }
 
-/// `strata-bench [critical-path | calls | peer]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
+/// `strata-bench [critical-path | calls | peer | day]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
 /// for those: waves and call counts do not depend on the profile).
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("critical-path") => return critical_path(),
         Some("calls") => return call_count_table(),
+        Some("day") => return day(),
         Some("peer") => {
             let emulator = Emulator::start();
             let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
@@ -318,4 +319,57 @@ fn main() {
     drop(emulator);
     call_count_table();
     critical_path();
+    day();
+}
+
+/// The built-in day's 16:00-20:00 (the spike and the fall after it), scaled to a fleet of 1,000 RPS shards,
+/// through the real binaries on the emulator (tests/src/day.rs) and through the simulator: both summaries, whether
+/// they agree minute by minute, and both charts.
+fn day() {
+    use strata_core::simulate::traffic::{Traffic, built_in_day};
+    println!("## A compressed day: the binaries on the emulator against the simulator\n");
+    let whole = built_in_day(600.0);
+    let traffic = Traffic { start: whole.start + 16 * 3600, points: whole.points[16 * 60..20 * 60].to_vec() };
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    let mut properties = Value::Null;
+    let answer = provision(&emulator, &fixture, "create", |p| {
+        strata_tests::day::fleet_properties(p);
+        properties = p.clone();
+    });
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let spec = strata_core::spec::FleetSpec::from_properties(&properties).expect("the day's fleet");
+    let policy = strata_core::policy::FleetPolicy::from_spec(&spec);
+    let predicted = strata_core::simulate::simulate(&spec.fleet, &policy, &traffic, &strata_tests::day::settings());
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let ran = runtime.block_on(strata_tests::day::run_day(&emulator, &fixture, "web", &traffic));
+    let elapsed = started.elapsed().as_secs_f64();
+    let ran = strata_tests::day::as_simulation(ran, &policy, traffic.start);
+    let shape = |sim: &strata_core::simulate::Simulation| -> Vec<(usize, Vec<u8>)> {
+        sim.minutes.iter().map(|m| (m.shards.len(), m.shards.iter().map(|s| s.weight).collect())).collect()
+    };
+    let differing = shape(&predicted).iter().zip(shape(&ran)).filter(|(a, b)| **a != *b).count();
+    let dir = target_dir().join("strata-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    for (name, sim) in [("day-simulated.svg", &predicted), ("day-emulated.svg", &ran)] {
+        strata_core::simulate::chart::write_svg(sim, &format!("fleet web, 16:00-20:00, {name}"), &dir.join(name))
+            .expect("a chart");
+    }
+    let line = |sim: &strata_core::simulate::Simulation| {
+        let s = &sim.summary;
+        format!(
+            "peak {} shards, {} at the end, {} minutes over the limit, {:.1} shard-hours, final weights {:?}",
+            s.peak_shards,
+            s.final_shards,
+            s.minutes_over_limit,
+            s.shard_hours,
+            s.final_weights.iter().map(|(_, w)| w).collect::<Vec<_>>()
+        )
+    };
+    println!("    {} simulated minutes in {elapsed:.0} s on the emulator", traffic.points.len());
+    println!("    simulator: {}", line(&predicted));
+    println!("    emulator:  {}", line(&ran));
+    println!("    minutes whose shard count or weights differ: {differing}");
+    println!("    charts: {}\n", dir.display());
 }

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use crate::names::ShardIndex;
 use plotters::prelude::*;
-use strata_core::names::ShardIndex;
-use strata_core::simulate::{Minute, Simulation};
+
+use super::{Minute, Simulation};
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 900;
