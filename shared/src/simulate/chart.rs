@@ -15,6 +15,11 @@ fn hours(minute: u32) -> f64 {
     f64::from(minute) / 60.0
 }
 
+/// `3` for whole hours, `3.5` between them.
+fn hours_label(h: f64) -> String {
+    if h.fract() == 0.0 { format!("{h:.0}") } else { format!("{h:.1}") }
+}
+
 /// A shard's value over the minutes it existed, as runs of consecutive minutes (an index may be reused).
 fn runs(minutes: &[Minute], index: ShardIndex, value: impl Fn(&Minute) -> Option<f64>) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -79,7 +84,7 @@ fn draw(sim: &Simulation, title: &str, root: &Area<'_>) -> DrawResult {
         .configure_mesh()
         .x_desc("hours")
         .disable_x_mesh()
-        .x_label_formatter(&|h| format!("{h:.0}"))
+        .x_label_formatter(&|h| hours_label(*h))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     chart
@@ -113,7 +118,7 @@ fn draw(sim: &Simulation, title: &str, root: &Area<'_>) -> DrawResult {
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_label_formatter(&|h| format!("{h:.0}"))
+        .x_label_formatter(&|h| hours_label(*h))
         .y_labels(most as usize + 1)
         .draw()?;
     let counts = sim.minutes.iter().map(|m| (hours(m.minute), m.shards.len() as u32));
@@ -125,7 +130,7 @@ fn draw(sim: &Simulation, title: &str, root: &Area<'_>) -> DrawResult {
         .x_label_area_size(28)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..end, 0u32..270u32)?;
-    chart.configure_mesh().x_desc("hours").disable_x_mesh().x_label_formatter(&|h| format!("{h:.0}")).draw()?;
+    chart.configure_mesh().x_desc("hours").disable_x_mesh().x_label_formatter(&|h| hours_label(*h)).draw()?;
     for &index in &indexes {
         let weight = |m: &Minute| m.shards.iter().find(|s| s.index == index).map(|s| f64::from(s.weight));
         for run in runs(&sim.minutes, index, weight) {
