@@ -14,9 +14,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
 use aws_smithy_types::DateTime;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
-use strata_core::model::ObservedFleet;
-use strata_core::names::{FleetAlarm, FleetName, ShardIndex};
-use strata_core::observe::{Depth, FleetQuery, observe};
+use strata_core::names::ShardIndex;
 use strata_core::policy::FleetPolicy;
 use strata_core::simulate::alarm::{Comparison, SimAlarm};
 use strata_core::simulate::traffic::Traffic;
@@ -38,26 +36,119 @@ pub fn fleet_properties(properties: &mut Value) {
     properties["Limits"] = json!({"RequestsPerSecondPerShard": "1000", "MinShards": "1", "MaxShards": "4"});
 }
 
-async fn fleet(aws: &AwsClients, name: &FleetName) -> ObservedFleet {
-    let query = FleetQuery { fleet: name, dns: None, asgs: None, depth: Depth::default(), owner: None };
-    observe(aws, query).await.expect("observe the fleet")
+/// The fleet as the world sees it, read with plain SDK calls (not Strata's own `observe`, which is under test).
+struct Seen {
+    /// Shard index → (ALB ARN, draining).
+    shards: BTreeMap<ShardIndex, (String, bool)>,
+    /// Shard index → its weighted A record's weight.
+    weights: BTreeMap<ShardIndex, i64>,
+    alarms: Vec<AlarmSeen>,
 }
 
-fn weights(fleet: &ObservedFleet) -> BTreeMap<ShardIndex, u8> {
-    fleet.records.iter().filter_map(|r| Some((r.shard?, u8::try_from(r.weight?).ok()?))).collect()
+/// One of the fleet's alarms as CloudWatch holds it.
+struct AlarmSeen {
+    name: String,
+    /// The LoadBalancer dimensions it reads: one for a shard's alarm, the summed ones for the low alarm.
+    dimensions: Vec<String>,
+    threshold: f64,
+    periods: usize,
+    comparison: Comparison,
+}
+
+async fn seen(aws: &AwsClients, fleet: &str) -> Seen {
+    let lbs = aws.elbv2.describe_load_balancers().send().await.expect("DescribeLoadBalancers");
+    let prefix = format!("{fleet}-s");
+    let mut shards = BTreeMap::new();
+    for lb in lbs.load_balancers() {
+        let name = lb.load_balancer_name().unwrap_or_default();
+        let Some(index) = name.strip_prefix(&prefix).and_then(|i| i.parse().ok()).and_then(ShardIndex::new) else {
+            continue;
+        };
+        let arn = lb.load_balancer_arn().expect("an ARN").to_owned();
+        let tags = aws.elbv2.describe_tags().resource_arns(&arn).send().await.expect("DescribeTags");
+        let draining = tags
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .any(|t| t.key() == Some("strata:state") && t.value() == Some("draining"));
+        shards.insert(index, (arn, draining));
+    }
+    let zone = Seen::zone(aws).await;
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
+    let weights = records
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.r#type().as_str() == "A")
+        .filter_map(|r| {
+            let shard = r.set_identifier()?.strip_prefix(&format!("strata:{fleet}:"))?.rsplit_once(":s")?.1;
+            Some((ShardIndex::new(shard.parse().ok()?)?, r.weight()?))
+        })
+        .collect();
+    let described = aws.cloudwatch.describe_alarms().alarm_name_prefix(format!("strata-{fleet}-")).send().await;
+    let alarms = described.expect("DescribeAlarms").metric_alarms().iter().filter_map(alarm_seen).collect();
+    Seen { shards, weights, alarms }
+}
+
+impl Seen {
+    async fn zone(aws: &AwsClients) -> String {
+        let zones = aws.route53.list_hosted_zones().send().await.expect("ListHostedZones");
+        zones.hosted_zones().first().expect("the fixture's zone").id().trim_start_matches("/hostedzone/").to_owned()
+    }
+}
+
+/// The alarm as CloudWatch would evaluate it; `None` for one that reads no ALB's RequestCount (targets full).
+/// Anything this model does not evaluate (another statistic or period, missing data breaching) fails the run.
+fn alarm_seen(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> Option<AlarmSeen> {
+    let name = alarm.alarm_name().expect("a name").to_owned();
+    let dimension = |dims: &[Dimension]| {
+        dims.iter().find(|d| d.name() == Some("LoadBalancer")).and_then(|d| d.value()).map(str::to_owned)
+    };
+    let dimensions: Vec<String> = match alarm.metric_name() {
+        Some("RequestCount") => {
+            assert_eq!(alarm.namespace(), Some("AWS/ApplicationELB"), "{name}");
+            assert_eq!(alarm.statistic().map(|s| s.as_str()), Some("Sum"), "{name}");
+            assert_eq!(alarm.period(), Some(60), "{name}");
+            dimension(alarm.dimensions()).into_iter().collect()
+        }
+        Some(_) => return None,
+        None => alarm
+            .metrics()
+            .iter()
+            .filter_map(|q| {
+                let stat = q.metric_stat()?;
+                let metric = stat.metric()?;
+                assert_eq!(
+                    (metric.metric_name(), stat.stat(), stat.period()),
+                    (Some("RequestCount"), Some("Sum"), Some(60))
+                );
+                dimension(metric.dimensions())
+            })
+            .collect(),
+    };
+    if dimensions.is_empty() {
+        return None;
+    }
+    assert_eq!(alarm.treat_missing_data(), Some("notBreaching"), "{name}: the model treats missing data so");
+    let comparison = match alarm.comparison_operator().map(|c| c.as_str()) {
+        Some("GreaterThanThreshold") => Comparison::Above,
+        Some("LessThanThreshold") => Comparison::Below,
+        other => panic!("{name}: comparison {other:?} is not modelled"),
+    };
+    let threshold = alarm.threshold().unwrap_or_else(|| panic!("{name} has no threshold"));
+    let periods = alarm.evaluation_periods().unwrap_or_else(|| panic!("{name} has no evaluation periods")) as usize;
+    Some(AlarmSeen { name, dimensions, threshold, periods, comparison })
 }
 
 fn dimension(lb_arn: &str) -> String {
-    strata_core::alarms::load_balancer_dimension(lb_arn)
+    lb_arn.split_once(":loadbalancer/").map(|(_, d)| d.to_owned()).expect("an ALB ARN")
 }
 
 /// Splits `offered` by the weights over the shards, as the simulator does with no DNS lag and every ALB active.
-fn route(fleet: &ObservedFleet, offered: f64) -> BTreeMap<ShardIndex, f64> {
-    let weights = weights(fleet);
+fn route(fleet: &Seen, offered: f64) -> BTreeMap<ShardIndex, f64> {
     let mut chosen: Vec<(ShardIndex, f64)> =
-        weights.iter().filter(|(_, w)| **w > 0).map(|(i, w)| (*i, f64::from(*w))).collect();
+        fleet.weights.iter().filter(|(_, w)| **w > 0).map(|(i, w)| (*i, *w as f64)).collect();
     if chosen.is_empty() {
-        chosen = weights.keys().map(|i| (*i, 1.0)).collect();
+        chosen = fleet.weights.keys().map(|i| (*i, 1.0)).collect();
     }
     let total: f64 = chosen.iter().map(|(_, w)| w).sum();
     chosen.into_iter().map(|(i, w)| (i, offered * w / total)).collect()
@@ -79,8 +170,9 @@ struct World<'a> {
     emulator: &'a Emulator,
     fixture: &'a Fixture,
     aws: AwsClients,
-    name: FleetName,
-    alarms: BTreeMap<String, SimAlarm>,
+    /// Each alarm's model, by name and the dimensions it reads: a re-made alarm, or one that reads other shards,
+    /// starts afresh as CloudWatch recomputes it.
+    alarms: BTreeMap<(String, Vec<String>), SimAlarm>,
 }
 
 impl World<'_> {
@@ -91,18 +183,26 @@ impl World<'_> {
         run.outcomes[0].response();
     }
 
-    async fn publish(&self, fleet: &ObservedFleet, load: &BTreeMap<ShardIndex, f64>) {
-        let data: Vec<MetricDatum> = fleet
+    /// The minute's RequestCount per ALB dimension (none for an ALB without requests, as ALBs publish).
+    fn counts(fleet: &Seen, load: &BTreeMap<ShardIndex, f64>) -> BTreeMap<String, f64> {
+        fleet
             .shards
             .iter()
-            .filter_map(|s| Some((s.load_balancer.as_ref()?, load.get(&s.index).copied().unwrap_or(0.0))))
+            .filter_map(|(index, (arn, _))| Some((dimension(arn), *load.get(index)?)))
             .filter(|(_, rps)| *rps > 0.0)
-            .map(|(lb, rps)| {
+            .map(|(d, rps)| (d, rps * 60.0))
+            .collect()
+    }
+
+    async fn publish(&self, counts: &BTreeMap<String, f64>) {
+        let data: Vec<MetricDatum> = counts
+            .iter()
+            .map(|(d, count)| {
                 MetricDatum::builder()
                     .metric_name("RequestCount")
-                    .dimensions(Dimension::builder().name("LoadBalancer").value(dimension(&lb.arn)).build())
+                    .dimensions(Dimension::builder().name("LoadBalancer").value(d).build())
                     .timestamp(DateTime::from(std::time::SystemTime::now()))
-                    .value(rps * 60.0)
+                    .value(*count)
                     .build()
             })
             .collect();
@@ -112,36 +212,21 @@ impl World<'_> {
         }
     }
 
-    /// Feeds each alarm the minute's datapoint; returns the alarms that went into ALARM, high ones first.
-    async fn evaluate(&mut self, fleet: &ObservedFleet, load: &BTreeMap<ShardIndex, f64>) -> Vec<String> {
-        let by_dimension: BTreeMap<String, f64> = fleet
-            .shards
-            .iter()
-            .filter_map(|s| Some((dimension(&s.load_balancer.as_ref()?.arn), load.get(&s.index).copied()?)))
-            .filter(|(_, rps)| *rps > 0.0)
-            .map(|(d, rps)| (d, rps * 60.0))
-            .collect();
+    /// Feeds each alarm the minute's datapoint; returns the alarms that went into ALARM, shards' ones first.
+    async fn evaluate(&mut self, fleet: &Seen, counts: &BTreeMap<String, f64>) -> Vec<String> {
         let mut fired = Vec::new();
         for alarm in &fleet.alarms {
-            let (datapoint, comparison) = match alarm.kind {
-                FleetAlarm::RequestsHigh(_) => {
-                    (alarm.load_balancer.as_ref().and_then(|d| by_dimension.get(d)).copied(), Comparison::Above)
-                }
-                FleetAlarm::RequestsLow => {
-                    let summed: Vec<f64> =
-                        alarm.summed_load_balancers.iter().filter_map(|d| by_dimension.get(d)).copied().collect();
-                    ((!summed.is_empty()).then(|| summed.iter().sum()), Comparison::Below)
-                }
-                FleetAlarm::TargetsFull => continue,
-            };
-            let periods = alarm.evaluation_periods.unwrap_or(1) as usize;
-            let threshold = alarm.threshold.unwrap_or(0.0);
-            let model =
-                self.alarms.entry(alarm.name.clone()).or_insert_with(|| SimAlarm::new(periods, comparison, threshold));
-            model.threshold = threshold;
+            let summed: Vec<f64> = alarm.dimensions.iter().filter_map(|d| counts.get(d)).copied().collect();
+            let datapoint = (!summed.is_empty()).then(|| summed.iter().sum());
+            let key = (alarm.name.clone(), alarm.dimensions.clone());
+            let model = self
+                .alarms
+                .entry(key)
+                .or_insert_with(|| SimAlarm::new(alarm.periods, alarm.comparison, alarm.threshold));
+            model.threshold = alarm.threshold;
             let was = model.in_alarm();
             if model.observe(datapoint) {
-                fired.push((matches!(alarm.kind, FleetAlarm::RequestsLow), alarm.name.clone()));
+                fired.push((alarm.comparison == Comparison::Below, alarm.name.clone()));
             }
             if was != model.in_alarm() {
                 let state = if model.in_alarm() { StateValue::Alarm } else { StateValue::Ok };
@@ -154,42 +239,88 @@ impl World<'_> {
     }
 }
 
-/// Runs `traffic` against the fleet the provisioner made; one `Minute` per point, as the simulator reports them.
-pub async fn run_day(emulator: &Emulator, fixture: &Fixture, fleet_name: &str, traffic: &Traffic) -> Vec<Minute> {
+/// Runs `traffic` against the fleet the provisioner made; one `Minute` per point, as the simulator reports them
+/// (a shard without a weighted record has weight `None`).
+pub async fn run_day(emulator: &Emulator, fixture: &Fixture, fleet: &str, traffic: &Traffic) -> Vec<DayMinute> {
     let aws = emulator.clients(&fixture.region).await;
-    let name = FleetName::parse(fleet_name).expect("a fleet name");
-    let mut world = World { emulator, fixture, aws, name, alarms: BTreeMap::new() };
+    let mut world = World { emulator, fixture, aws, alarms: BTreeMap::new() };
     let mut minutes = Vec::new();
     for (minute, point) in (0u32..).zip(&traffic.points) {
-        let before = fleet(&world.aws, &world.name).await;
+        let before = seen(&world.aws, fleet).await;
         let load = route(&before, point.requests_per_second);
-        world.publish(&before, &load).await;
-        for alarm in world.evaluate(&before, &load).await {
+        let counts = World::counts(&before, &load);
+        world.publish(&counts).await;
+        for alarm in world.evaluate(&before, &counts).await {
             world.invoke("alb-scaler", alarm_action(&fixture.region, &alarm));
         }
         world.invoke("alb-scaler", event("alb-scaler/schedule.json"));
         world.invoke("dns-rebalancer", event("dns-rebalancer/schedule.json"));
-        let after = fleet(&world.aws, &world.name).await;
-        let weights = weights(&after);
+        let after = seen(&world.aws, fleet).await;
         let shards = after
             .shards
             .iter()
-            .map(|s| ShardMinute {
-                index: s.index,
-                state: if s.is_draining() { ShardState::Draining } else { ShardState::Serving },
-                weight: weights.get(&s.index).copied().unwrap_or(0),
-                requests_per_second: load.get(&s.index).copied().unwrap_or(0.0),
+            .map(|(index, (_, draining))| DayShard {
+                index: *index,
+                draining: *draining,
+                weight: after.weights.get(index).copied(),
+                requests_per_second: load.get(index).copied().unwrap_or(0.0),
             })
             .collect();
-        minutes.push(Minute { minute, offered_rps: point.requests_per_second, unserved_rps: 0.0, shards });
+        minutes.push(DayMinute { minute, offered_rps: point.requests_per_second, shards });
     }
     minutes
 }
 
+/// A minute of the day as the emulator held it at the minute's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayMinute {
+    pub minute: u32,
+    pub offered_rps: f64,
+    pub shards: Vec<DayShard>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayShard {
+    pub index: ShardIndex,
+    pub draining: bool,
+    pub weight: Option<i64>,
+    pub requests_per_second: f64,
+}
+
+/// A minute as `(minute, [(shard, draining, weight)])`: how a run and a simulation compare.
+pub type Shape = (u32, Vec<(ShardIndex, bool, Option<i64>)>);
+
+pub fn shape_of_day(minutes: &[DayMinute]) -> Vec<Shape> {
+    minutes.iter().map(|m| (m.minute, m.shards.iter().map(|s| (s.index, s.draining, s.weight)).collect())).collect()
+}
+
+pub fn shape_of_simulation(sim: &Simulation) -> Vec<Shape> {
+    let shard = |s: &ShardMinute| (s.index, s.state == ShardState::Draining, Some(i64::from(s.weight)));
+    sim.minutes.iter().map(|m| (m.minute, m.shards.iter().map(shard).collect())).collect()
+}
+
 /// What the emulator held, minute by minute, in the simulator's shape (for its summary and chart).
-pub fn as_simulation(minutes: Vec<Minute>, policy: &FleetPolicy, start: i64) -> Simulation {
+pub fn as_simulation(minutes: &[DayMinute], policy: &FleetPolicy, start: i64) -> Simulation {
     let limit_rps = f64::from(policy.limits.requests_per_second_per_shard);
     let alarm_rps = strata_core::alarms::high_threshold(&policy.limits) / 60.0;
+    let minutes: Vec<Minute> = minutes
+        .iter()
+        .map(|m| Minute {
+            minute: m.minute,
+            offered_rps: m.offered_rps,
+            unserved_rps: 0.0,
+            shards: m
+                .shards
+                .iter()
+                .map(|s| ShardMinute {
+                    index: s.index,
+                    state: if s.draining { ShardState::Draining } else { ShardState::Serving },
+                    weight: s.weight.and_then(|w| u8::try_from(w).ok()).unwrap_or(0),
+                    requests_per_second: s.requests_per_second,
+                })
+                .collect(),
+        })
+        .collect();
     let summary = summary::summarize(&minutes, &[], limit_rps, alarm_rps);
     Simulation { settings: settings(), start, limit_rps, alarm_rps, minutes, events: Vec::new(), summary }
 }

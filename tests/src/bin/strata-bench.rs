@@ -345,11 +345,9 @@ fn day() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let ran = runtime.block_on(strata_tests::day::run_day(&emulator, &fixture, "web", &traffic));
     let elapsed = started.elapsed().as_secs_f64();
-    let ran = strata_tests::day::as_simulation(ran, &policy, traffic.start);
-    let shape = |sim: &strata_core::simulate::Simulation| -> Vec<(usize, Vec<u8>)> {
-        sim.minutes.iter().map(|m| (m.shards.len(), m.shards.iter().map(|s| s.weight).collect())).collect()
-    };
-    let differing = shape(&predicted).iter().zip(shape(&ran)).filter(|(a, b)| **a != *b).count();
+    let (want, got) = (strata_tests::day::shape_of_simulation(&predicted), strata_tests::day::shape_of_day(&ran));
+    let differing = want.iter().zip(&got).filter(|(a, b)| a != b).count() + want.len().abs_diff(got.len());
+    let ran = strata_tests::day::as_simulation(&ran, &policy, traffic.start);
     let dir = target_dir().join("strata-bench");
     let _ = std::fs::create_dir_all(&dir);
     for (name, sim) in [("day-simulated.svg", &predicted), ("day-emulated.svg", &ran)] {
