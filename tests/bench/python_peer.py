@@ -9,6 +9,7 @@ driven and measured exactly like the Rust binaries (see tests/src/bin/strata-ben
 
 import datetime
 import json
+import math
 import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,8 @@ elbv2 = boto3.client("elbv2")
 autoscaling = boto3.client("autoscaling")
 route53 = boto3.client("route53")
 cloudwatch = boto3.client("cloudwatch")
-POOL = ThreadPoolExecutor(max_workers=16)
+# As many threads as the widest read (one DescribeTargetHealth per shard, at most 50): all side by side.
+POOL = ThreadPoolExecutor(max_workers=64)
 POLICY = "strata:policy:"
 
 
@@ -76,36 +78,59 @@ def observe(fleet):
     health = dict(zip([shard_of(tg["TargetGroupName"], fleet, "-tg") for tg in tgs], POOL.map(
         lambda tg: sum(1 for d in elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
                        ["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy"), tgs)))
-    draining = {shard_of(lb["LoadBalancerName"], fleet) for lb in lbs
-                if tags[lb["LoadBalancerArn"]].get("strata:state") == "draining"}
-    return policy, zone, records.result(), health, draining, by_name.result(), by_tag.result(), rates.result(), alarms
+    # Serving: both halves there and neither marked draining (model.rs is_serving).
+    marked = {shard_of(r["LoadBalancerName"], fleet) if "LoadBalancerName" in r else
+              shard_of(r["TargetGroupName"], fleet, "-tg")
+              for r in lbs + tgs
+              if tags[r.get("LoadBalancerArn") or r["TargetGroupArn"]].get("strata:state") == "draining"}
+    halves = {shard_of(lb["LoadBalancerName"], fleet) for lb in lbs} & \
+             {shard_of(tg["TargetGroupName"], fleet, "-tg") for tg in tgs}
+    serving = halves - marked
+    return policy, zone, records.result(), health, serving, by_name.result(), by_tag.result(), rates.result(), alarms
 
 
-def plan(records, health, draining, policy):
-    """plan_weights of shared/src/plan/weights.rs: ideal weights from healthy targets, changes only outside the
-    hysteresis band, increases by at most the max step."""
-    shards = sorted({int(r["SetIdentifier"].rsplit(":s", 1)[1]): r.get("Weight") for r in records
-                     if r.get("Weight") is not None}.items())
+def shard_of_record(record, fleet, region):
+    prefix = f"strata:{fleet}:{region}:s"
+    rest = record.get("SetIdentifier", "")[len(prefix):]
+    own = record.get("SetIdentifier", "").startswith(prefix) and rest.isdigit()
+    return int(rest) if own and record.get("Weight") is not None else None
+
+
+def plan(shards, health, serving, policy):
+    """plan_weights of shared/src/plan/weights.rs, then the weight guard of plan/guard.rs: ideal weights from
+    healthy targets (rounded half away from zero, as Rust's f64::round), changes only outside the hysteresis band
+    or where an empty or draining shard still has weight, increases by at most the max step; never all zero, and
+    never weight left only on shards without healthy targets while a serving one has some."""
+    draining = {i for i, _ in shards if i not in serving}
     largest = max([health.get(i, 0) for i, _ in shards if i not in draining] or [0])
     ideal = [0 if i in draining else 255 if largest == 0 else 0 if health.get(i, 0) == 0
-             else max(1, round(255 * health[i] / largest)) for i, _ in shards]
+             else max(1, math.floor(255 * health[i] / largest + 0.5)) for i, _ in shards]
     current = [w or 0 for _, w in shards]
     share = lambda ws: [w / sum(ws) if sum(ws) else 0 for w in ws]
     use = [c / t for c, t in zip(share(current), share(ideal)) if t > 0]
     band = int(policy.get("hysteresis-percent", 5)) / 100
     within = not use or (min(use) > 0 and max(use) / min(use) <= 1 + band + 1e-9)
-    if within and not any(t == 0 and c > 0 for t, c in zip(ideal, current)):
+    must_zero = any(t == 0 and c > 0 for t, c in zip(ideal, current))
+    if not shards or (within and not must_zero):
         return {}
     step = int(policy.get("max-step", 32))
-    return {i: (min(t, c + step) if t > c else t) for (i, _), c, t in zip(shards, current, ideal)
-            if (min(t, c + step) if t > c else t) != c}
+    after = [min(t, c + step) if t > c else t for c, t in zip(current, ideal)]
+    if all(w == 0 for w in after):
+        return {}
+    healthy_serving = any(i in serving and health.get(i, 0) > 0 for i, _ in shards)
+    if healthy_serving and not any(w > 0 and health.get(i, 0) > 0 for (i, _), w in zip(shards, after)):
+        return {}
+    return {i: w for (i, old), w in zip(shards, after) if old != w}
 
 
 def rebalance(fleet):
-    policy, zone, records, health, draining, *_ = observe(fleet)
-    changes = plan(records, health, draining, policy)
-    batch = [{"Action": "UPSERT", "ResourceRecordSet": {**r, "Weight": changes[int(r["SetIdentifier"].rsplit(":s", 1)[1])]}}
-             for r in records if r.get("Weight") is not None and int(r["SetIdentifier"].rsplit(":s", 1)[1]) in changes]
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    policy, zone, records, health, serving, *_ = observe(fleet)
+    shards = sorted({shard_of_record(r, fleet, region): r["Weight"] for r in records
+                     if shard_of_record(r, fleet, region) is not None}.items())
+    changes = plan(shards, health, serving, policy)
+    batch = [{"Action": "UPSERT", "ResourceRecordSet": {**r, "Weight": changes[shard_of_record(r, fleet, region)]}}
+             for r in records if shard_of_record(r, fleet, region) in changes]
     if batch:
         route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": batch})
     return {"fleet": fleet, "changes": changes, "records_written": len(batch)}

@@ -99,7 +99,6 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
         "| python 3 + boto3 peer (same observe) | {:.1} | {:.1} | {:.1} | - | - |",
         python.first_poll_ms, python.first_answer_ms, python.peak_rss_mb
     );
-    like_for_like(emulator, &env, &peer);
     let rust = rust_rebalancer.expect("measured");
     println!(
         "\nRatio python / rust (dns-rebalancer): exec -> first /next {:.1}x, exec -> first answer {:.1}x, peak RSS {:.1}x\n",
@@ -109,36 +108,60 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
     );
 }
 
-/// The calls of one invocation of the dns-rebalancer and of the Python peer on the same fleet, side by side:
-/// the comparison is fair only if they do the same work.
-fn like_for_like(emulator: &Emulator, env: &[(String, String)], peer: &PathBuf) {
+/// One pass of the dns-rebalancer and one of the Python peer on the same two-shard fleet whose s1 weight is set
+/// to 100 before each (so that both plan and write): their calls side by side, and the weights each left.
+/// The comparison is fair only if they do the same work; it panics if they leave different weights.
+fn like_for_like() {
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    let answer =
+        provision(&emulator, &fixture, "create", |p| p["Limits"] = json!({"MinShards": "2", "MaxShards": "4"}));
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let env = emulator.env(REGION);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let aws = runtime.block_on(emulator.clients(REGION));
+    let zone = fixture.hosted_zone_id.clone();
+    let set_s1 = |weight: i64| {
+        runtime.block_on(async {
+            let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
+            for record in records.resource_record_sets() {
+                if record.set_identifier().is_some_and(|id| id.ends_with(":s1")) {
+                    let mut changed = record.clone();
+                    changed.weight = Some(weight);
+                    strata_tests::fixtures::upsert(&aws, &zone, changed).await;
+                }
+            }
+        })
+    };
+    let weights = || runtime.block_on(strata_tests::state::weights(&aws, &zone));
     let count = |run: &dyn Fn()| {
+        set_s1(100);
         let before = emulator.calls().len();
         run();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for call in emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")) {
             *counts.entry(without_ids(call)).or_insert(0) += 1;
         }
-        counts
+        (counts, weights())
     };
     let payload = json!({"fleet": "web"});
-    let rust = count(&|| {
-        let run = run_binary(
-            &release("dns-rebalancer"),
-            "dns-rebalancer",
-            env,
-            std::slice::from_ref(&payload),
-            Duration::from_secs(60),
-        );
+    let (rust, rust_weights) = count(&|| {
+        let path = release("dns-rebalancer");
+        let run = run_binary(&path, "dns-rebalancer", &env, std::slice::from_ref(&payload), Duration::from_secs(60));
         run.outcomes[0].response();
     });
-    let python = count(&|| {
+    let peer = workspace_root().join("tests/bench/python_peer.py");
+    let (python, python_weights) = count(&|| {
         let mut command = Command::new(python());
-        command.arg(peer);
-        let run = run_command(command, "python-peer", env, std::slice::from_ref(&payload), Duration::from_secs(60));
+        command.arg(&peer);
+        let run = run_command(command, "python-peer", &env, std::slice::from_ref(&payload), Duration::from_secs(60));
         run.outcomes[0].response();
     });
-    println!("\n| call (one pass, same fleet) | dns-rebalancer | python peer |\n|---|---:|---:|");
+    assert_eq!(rust_weights, python_weights, "the peer must leave the weights the rebalancer leaves");
+    println!(
+        "## Like for like: one dns-rebalancer pass and one Python peer pass, s1's weight set to 100 before each\n"
+    );
+    println!("| call | dns-rebalancer | python peer |\n|---|---:|---:|");
     let mut calls: Vec<&String> = rust.keys().chain(python.keys()).collect();
     calls.sort();
     calls.dedup();
@@ -146,6 +169,7 @@ fn like_for_like(emulator: &Emulator, env: &[(String, String)], peer: &PathBuf) 
         let n = |m: &BTreeMap<String, usize>| m.get(call).copied().unwrap_or(0);
         println!("| {call} | {} | {} |", n(&rust), n(&python));
     }
+    println!("\nweights left, both: {rust_weights:?}\n");
 }
 
 /// The deployable zip: <target>/lambda/<name>/bootstrap.zip from `make package` (arm64) when present, else the
@@ -184,7 +208,7 @@ fn without_ids(call: &str) -> String {
     for marker in ["/hostedzone/", "/healthcheck/"] {
         if let Some((head, tail)) = call.split_once(marker) {
             let rest = tail.find('/').map_or("", |i| &tail[i..]);
-            return format!("{head}{marker}{{id}}{rest}");
+            return format!("{head}{marker}{{id}}{}", rest.trim_end_matches('/'));
         }
     }
     call.to_owned()
@@ -303,13 +327,7 @@ fn main() {
         Some("critical-path") => return critical_path(),
         Some("calls") => return call_count_table(),
         Some("day") => return day(),
-        Some("peer") => {
-            let emulator = Emulator::start();
-            let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-            assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
-            let peer = workspace_root().join("tests/bench/python_peer.py");
-            return like_for_like(&emulator, &emulator.env(REGION), &peer);
-        }
+        Some("peer") => return like_for_like(),
         _ => {}
     }
     let emulator = Emulator::start();
@@ -319,6 +337,7 @@ fn main() {
     drop(emulator);
     call_count_table();
     critical_path();
+    like_for_like();
     day();
 }
 
