@@ -96,7 +96,7 @@ fn cold_start_table(emulator: &Emulator, fixture: &Fixture) {
         run
     });
     println!(
-        "| python 3 + boto3 peer (same observe) | {:.1} | {:.1} | {:.1} | - | - |",
+        "| python 3 + boto3 peer (same pass) | {:.1} | {:.1} | {:.1} | - | - |",
         python.first_poll_ms, python.first_answer_ms, python.peak_rss_mb
     );
     let rust = rust_rebalancer.expect("measured");
