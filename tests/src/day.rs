@@ -55,26 +55,32 @@ struct AlarmSeen {
     comparison: Comparison,
 }
 
-async fn seen(aws: &AwsClients, fleet: &str) -> Seen {
+async fn seen(aws: &AwsClients, zone: &str, fleet: &str) -> Seen {
     let lbs = aws.elbv2.describe_load_balancers().send().await.expect("DescribeLoadBalancers");
     let prefix = format!("{fleet}-s");
+    let ours: Vec<(ShardIndex, String)> = lbs
+        .load_balancers()
+        .iter()
+        .filter_map(|lb| {
+            let index = lb.load_balancer_name()?.strip_prefix(&prefix)?.parse().ok().and_then(ShardIndex::new)?;
+            Some((index, lb.load_balancer_arn()?.to_owned()))
+        })
+        .collect();
     let mut shards = BTreeMap::new();
-    for lb in lbs.load_balancers() {
-        let name = lb.load_balancer_name().unwrap_or_default();
-        let Some(index) = name.strip_prefix(&prefix).and_then(|i| i.parse().ok()).and_then(ShardIndex::new) else {
-            continue;
-        };
-        let arn = lb.load_balancer_arn().expect("an ARN").to_owned();
-        let tags = aws.elbv2.describe_tags().resource_arns(&arn).send().await.expect("DescribeTags");
-        let draining = tags
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .any(|t| t.key() == Some("strata:state") && t.value() == Some("draining"));
-        shards.insert(index, (arn, draining));
+    for chunk in ours.chunks(20) {
+        let arns: Vec<String> = chunk.iter().map(|(_, arn)| arn.clone()).collect();
+        let tags = aws.elbv2.describe_tags().set_resource_arns(Some(arns)).send().await.expect("DescribeTags");
+        for (index, arn) in chunk {
+            let draining = tags
+                .tag_descriptions()
+                .iter()
+                .filter(|d| d.resource_arn() == Some(arn.as_str()))
+                .flat_map(|d| d.tags())
+                .any(|t| t.key() == Some("strata:state") && t.value() == Some("draining"));
+            shards.insert(*index, (arn.clone(), draining));
+        }
     }
-    let zone = Seen::zone(aws).await;
-    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
+    let records = aws.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.expect("records");
     let weights = records
         .resource_record_sets()
         .iter()
@@ -87,13 +93,6 @@ async fn seen(aws: &AwsClients, fleet: &str) -> Seen {
     let described = aws.cloudwatch.describe_alarms().alarm_name_prefix(format!("strata-{fleet}-")).send().await;
     let alarms = described.expect("DescribeAlarms").metric_alarms().iter().filter_map(alarm_seen).collect();
     Seen { shards, weights, alarms }
-}
-
-impl Seen {
-    async fn zone(aws: &AwsClients) -> String {
-        let zones = aws.route53.list_hosted_zones().send().await.expect("ListHostedZones");
-        zones.hosted_zones().first().expect("the fixture's zone").id().trim_start_matches("/hostedzone/").to_owned()
-    }
 }
 
 /// The alarm as CloudWatch would evaluate it; `None` for one that reads no ALB's RequestCount (targets full).
@@ -246,7 +245,7 @@ pub async fn run_day(emulator: &Emulator, fixture: &Fixture, fleet: &str, traffi
     let mut world = World { emulator, fixture, aws, alarms: BTreeMap::new() };
     let mut minutes = Vec::new();
     for (minute, point) in (0u32..).zip(&traffic.points) {
-        let before = seen(&world.aws, fleet).await;
+        let before = seen(&world.aws, &fixture.hosted_zone_id, fleet).await;
         let load = route(&before, point.requests_per_second);
         let counts = World::counts(&before, &load);
         world.publish(&counts).await;
@@ -255,7 +254,7 @@ pub async fn run_day(emulator: &Emulator, fixture: &Fixture, fleet: &str, traffi
         }
         world.invoke("alb-scaler", event("alb-scaler/schedule.json"));
         world.invoke("dns-rebalancer", event("dns-rebalancer/schedule.json"));
-        let after = seen(&world.aws, fleet).await;
+        let after = seen(&world.aws, &fixture.hosted_zone_id, fleet).await;
         let shards = after
             .shards
             .iter()
