@@ -13,34 +13,9 @@ use crate::names::{
     FleetAlarm, FleetName, MANAGED_BY, Owner, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, may_act_on,
     ownership_marks, requests_low_alarm,
 };
+use crate::plan::alarms::{HIGH_EVALUATION_PERIODS, LOW_EVALUATION_PERIODS, PERIOD_SECONDS, TREAT_MISSING_DATA};
+pub use crate::plan::alarms::{MAX_ALARM_METRICS, high_threshold, load_balancer_dimension, says, summed_low_threshold};
 use crate::spec::Limits;
-
-/// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
-pub const MAX_ALARM_METRICS: usize = 10;
-const PERIOD_SECONDS: i32 = 60;
-/// Minutes above the high threshold before a shard's alarm fires, and below the low one before the fleet's does.
-pub const HIGH_EVALUATION_PERIODS: i32 = 3;
-pub const LOW_EVALUATION_PERIODS: i32 = 15;
-const TREAT_MISSING_DATA: &str = "notBreaching";
-
-/// Whether `alarm` already says what a put would write (beyond its name and metrics): a threshold within rounding
-/// (beyond 10 shards the low one is not a whole number), the actions, the evaluation and comparison.
-pub fn says(alarm: &Alarm, threshold: f64, actions: &[String], high: bool) -> bool {
-    let (periods, comparison) = match high {
-        true => (HIGH_EVALUATION_PERIODS, ComparisonOperator::GreaterThanThreshold),
-        false => (LOW_EVALUATION_PERIODS, ComparisonOperator::LessThanThreshold),
-    };
-    alarm.threshold.is_some_and(|t| (t - threshold).abs() <= 1e-6 * threshold.abs().max(1.0))
-        && alarm.alarm_actions == actions
-        && alarm.evaluation_periods == Some(periods)
-        && alarm.comparison_operator.as_deref() == Some(comparison.as_str())
-        && alarm.treat_missing_data.as_deref() == Some(TREAT_MISSING_DATA)
-}
-
-/// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
-pub fn load_balancer_dimension(lb_arn: &str) -> String {
-    lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
-}
 
 /// PutMetricAlarm applies tags only when it creates the alarm; an existing alarm keeps the tags it has.
 fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>) -> Vec<Tag> {
@@ -53,31 +28,6 @@ fn request_count(lb_arn: &str) -> Metric {
         .metric_name("RequestCount")
         .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
         .build()
-}
-
-/// Requests per minute at which a shard's high alarm fires.
-pub fn high_threshold(limits: &Limits) -> f64 {
-    f64::from(limits.requests_per_second_per_shard) * f64::from(PERIOD_SECONDS) * f64::from(limits.scale_out_percent)
-        / 100.0
-}
-
-/// Requests per minute below which the fleet would fit in one shard fewer.
-pub fn low_threshold(limits: &Limits, shards: usize) -> f64 {
-    let fewer = shards.saturating_sub(1) as f64;
-    fewer
-        * f64::from(limits.requests_per_second_per_shard)
-        * f64::from(PERIOD_SECONDS)
-        * f64::from(limits.scale_in_percent)
-        / 100.0
-}
-
-/// The low threshold for what the alarm sums: all shards up to 10; beyond, the first 10 stand for the fleet
-/// (the threshold scales down with the share of shards summed, as load is spread evenly by weight).
-pub fn summed_low_threshold(limits: &Limits, shards: usize) -> f64 {
-    if shards == 0 {
-        return 0.0;
-    }
-    low_threshold(limits, shards) * shards.min(MAX_ALARM_METRICS) as f64 / shards as f64
 }
 
 pub async fn put_requests_high(
@@ -268,29 +218,4 @@ pub async fn put_targets_full(
         .await
         .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> Limits {
-        Limits {
-            requests_per_second_per_shard: 1000,
-            targets_per_shard: 1000,
-            max_shards: 50,
-            min_shards: 1,
-            scale_out_percent: 80,
-            scale_in_percent: 30,
-        }
-    }
-
-    #[test]
-    fn thresholds_follow_the_limits_and_the_low_one_scales_with_the_shards_summed() {
-        assert_eq!(high_threshold(&limits()), 48_000.0, "80 % of 1,000 RPS over 60 s");
-        assert_eq!(summed_low_threshold(&limits(), 1), 0.0, "one shard never scales in");
-        assert_eq!(summed_low_threshold(&limits(), 4), 3.0 * 60_000.0 * 0.3);
-        // 20 shards: the alarm sums 10 of them, so it compares against half the fleet-wide threshold.
-        assert_eq!(summed_low_threshold(&limits(), 20), 19.0 * 60_000.0 * 0.3 / 2.0);
-    }
 }

@@ -10,7 +10,7 @@ use crate::names::{FleetAlarm, FleetName, Owner, STATE_DRAINING, ShardIndex, TAG
 
 pub type Tags = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LoadBalancer {
     pub arn: String,
     pub name: String,
@@ -231,4 +231,13 @@ impl ObservedFleet {
             .find(|tags| !tags.is_empty())
             .unwrap_or_default()
     }
+}
+
+/// One of the fleet's health checks, found by its exact CallerReference (`strata-<fleet>-s<k>-<alb id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetHealthCheck {
+    pub id: String,
+    pub caller_reference: String,
+    pub shard: ShardIndex,
+    pub alb_id: String,
 }

@@ -125,6 +125,32 @@ impl fmt::Display for FleetName {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for FleetName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(raw.trim()).map_err(|e| serde::de::Error::custom(e.problem))
+    }
+}
+
+impl schemars::JsonSchema for FleetName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FleetName".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(?!internal-)[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$",
+            "x-rule": "1-20 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`, not starting with \
+                       `internal-` (AWS refuses ALB names that do)",
+        })
+    }
+}
+
 /// A shard's position in its fleet: `s0`, `s1`, ... (at most 50 ALBs per region).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ShardIndex(u8);

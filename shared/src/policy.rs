@@ -25,7 +25,7 @@ impl FleetPolicy {
     pub fn from_spec(spec: &FleetSpec) -> Self {
         Self {
             dns: DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() },
-            asgs: spec.asgs.clone(),
+            asgs: spec.asgs(),
             mode: spec.sharding_mode,
             limits: spec.limits.clone(),
             rebalancing: spec.rebalancing.clone(),

@@ -13,8 +13,11 @@ use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
-use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
+use crate::names::{FleetName, Owner, TAG_DELETING, ownership_marks, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
+use crate::plan::provision::{
+    alb_ids_of, check_owner, keep_only_owned_by, region_records, replacement_conflicts, shards_to_converge,
+};
 use crate::plan::scale::format_rfc3339;
 use crate::policy::{FleetPolicy, dns_from_tags};
 use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
@@ -31,55 +34,8 @@ pub struct FleetSummary {
 
 pub async fn observe_spec(aws: &AwsClients, spec: &FleetSpec, owner: &Owner, depth: Depth) -> Result<ObservedFleet> {
     let dns = DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() };
-    let asgs = Some(spec.asgs.clone());
+    let asgs = Some(spec.asgs());
     observe(aws, FleetQuery { fleet: &spec.fleet, dns: Some(dns), asgs, depth, owner: Some(owner) }).await
-}
-
-/// One fleet name in a region belongs to one custom resource. Another owner's fleet is refused; an unclaimed
-/// one (made before owners were written) only to a request that may claim it: the Update of the custom
-/// resource whose PhysicalResourceId names it.
-fn check_owner(fleet: &FleetName, region: &str, observed: &ObservedFleet, may_claim: bool) -> Result<()> {
-    if let Some(other) = observed.other_owners.first() {
-        return Err(StrataError::NotOwner(format!(
-            "fleet {fleet} in {region} belongs to {other}; give this fleet another FleetName"
-        )));
-    }
-    if observed.has_unclaimed() && !may_claim {
-        return Err(StrataError::NotOwner(format!(
-            "fleet {fleet} in {region} exists without an owner (made before Strata recorded owners): only the \
-             custom resource that made it may take it, by its next Update or Delete; give this fleet another FleetName"
-        )));
-    }
-    Ok(())
-}
-
-/// Fields of existing shards that differ from the spec and that AWS cannot change in place.
-pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<String> {
-    let mut conflicts = Vec::new();
-    for shard in &observed.shards {
-        if let Some(lb) = &shard.load_balancer {
-            if lb.scheme != spec.scheme.as_aws() {
-                conflicts.push(format!("Scheme ({} has {}, spec says {})", lb.name, lb.scheme, spec.scheme.as_aws()));
-            }
-            if lb.vpc_id != spec.vpc_id && !lb.vpc_id.is_empty() {
-                conflicts.push(format!("VpcId ({} is in {}, spec says {})", lb.name, lb.vpc_id, spec.vpc_id));
-            }
-        }
-        if let Some(tg) = &shard.target_group {
-            if tg.target_type != spec.target_type.as_aws() {
-                conflicts.push(format!(
-                    "TargetType ({} is {}, spec says {})",
-                    tg.name,
-                    tg.target_type,
-                    spec.target_type.as_aws()
-                ));
-            }
-            if tg.port != i32::from(spec.target_port) {
-                conflicts.push(format!("TargetPort ({} uses {}, spec says {})", tg.name, tg.port, spec.target_port));
-            }
-        }
-    }
-    conflicts
 }
 
 /// Create or Update: every resource of DESIGN.md §1 for this region, matching the spec, for `owner`.
@@ -116,13 +72,7 @@ pub async fn converge(
     let policy = FleetPolicy::from_spec(spec);
     let scaler_arn = spec.scaler_function_arn.as_deref().or(scaler_arn);
     let config = ShardConfig::from_spec(spec, policy.to_tags(), owner);
-    let mut indexes: Vec<ShardIndex> = before.shards.iter().filter(|s| !s.is_draining()).map(|s| s.index).collect();
-    // Up to MinShards, new shards take the lowest indexes whose names nothing else holds.
-    let missing = usize::from(spec.limits.min_shards).saturating_sub(indexes.len());
-    indexes
-        .extend((0..=ShardIndex::MAX).filter_map(ShardIndex::new).filter(|i| before.index_is_free(*i)).take(missing));
-    indexes.sort();
-    indexes.dedup();
+    let indexes = shards_to_converge(&before, spec.limits.min_shards);
     // Claiming writes the owner on listeners, alarms and health checks first and on ALBs and target groups
     // last (in ensure_shard): a claim cut short leaves them unclaimed, and the next Update claims again.
     if before.has_unclaimed() {
@@ -141,7 +91,7 @@ pub async fn converge(
         fleet: &spec.fleet,
         policy: &policy,
         internet_facing: spec.scheme == Scheme::InternetFacing,
-        health_check_path: &spec.health_check.path,
+        health_check_path: &spec.health_check_path,
         scaler_arn,
         owner: Some(owner),
         health_checks: None,
@@ -181,23 +131,13 @@ async fn claim(aws: &AwsClients, fleet: &ObservedFleet, owner: &Owner) -> Result
             .map_err(|e| aws_error("elbv2", "AddTags", e))
     }));
     let checks = async {
-        let alb_ids = alb_ids(fleet);
+        let alb_ids = alb_ids_of(fleet);
         let checks = dns::fleet_health_checks(&aws.route53, name).await?;
         let checks = dns::owned_health_checks(&aws.route53, name, checks, Some(owner), true, &alb_ids).await?;
         try_join_all(checks.iter().map(|c| dns::tag_health_check(&aws.route53, name, c, Some(owner)))).await
     };
     futures::try_join!(tag_listeners, checks, alarms::claim_alarms(&aws.cloudwatch, name, &fleet.alarms, owner))?;
     Ok(())
-}
-
-fn alb_ids(fleet: &ObservedFleet) -> Vec<&str> {
-    fleet
-        .shards
-        .iter()
-        .filter_map(|s| s.load_balancer.as_ref())
-        .chain(&fleet.duplicate_load_balancers)
-        .filter_map(|lb| lb.arn.rsplit('/').next())
-        .collect()
 }
 
 /// Delete: everything of `owner`'s fleet in this region, in dependency order (records → health checks →
@@ -227,7 +167,7 @@ pub async fn teardown(
         // Records cannot carry an owner: they are the fleet's, and so its owner's, unless another owner holds it.
         records_are_mine &= observed.other_owners.is_empty();
         dns = dns.or_else(|| dns_from_tags(&observed.policy_tags()));
-        alb_ids.extend(self::alb_ids(&observed).into_iter().map(str::to_owned));
+        alb_ids.extend(alb_ids_of(&observed).into_iter().map(str::to_owned));
         let shards_left = !observed.shards.is_empty() || !observed.duplicate_load_balancers.is_empty();
         mark_deleting(aws, &observed).await?;
         let records = dns.as_ref().filter(|_| records_are_mine);
@@ -294,18 +234,6 @@ async fn remove_shards(aws: &AwsClients, observed: &ObservedFleet) -> Result<()>
 /// Rounds of `delete_target_group`'s own bounded wait (about 16 s each) before a Delete gives up.
 const TARGET_GROUP_ROUNDS: usize = 8;
 
-/// Leaves out what was made before owners were written (a rollback removes only what its own Create made).
-fn keep_only_owned_by(observed: &mut ObservedFleet, owner: &Owner) {
-    let mine =
-        |tags: &crate::model::Tags| Owner::from_tags(|k| tags.get(k).map(String::as_str)).as_ref() == Some(owner);
-    for shard in &mut observed.shards {
-        shard.load_balancer = shard.load_balancer.take().filter(|lb| mine(&lb.tags));
-        shard.target_group = shard.target_group.take().filter(|tg| mine(&tg.tags));
-    }
-    observed.shards.retain(|s| s.load_balancer.is_some() || s.target_group.is_some());
-    observed.duplicate_load_balancers.retain(|lb| mine(&lb.tags));
-}
-
 /// Tags the fleet's ALBs and target groups `strata:deleting` (20 ARNs a call).
 async fn mark_deleting(aws: &AwsClients, observed: &ObservedFleet) -> Result<()> {
     if observed.shards.is_empty() {
@@ -341,12 +269,8 @@ async fn remove_fleet_extras(
 ) -> Result<()> {
     let fleet = &observed.fleet;
     if let Some(dns) = dns {
-        let mine: Vec<_> = observed
-            .records
-            .iter()
-            .filter(|r| r.shard.is_some() || r.region.as_deref() == Some(aws.region.as_str()))
-            .map(|r| (ChangeAction::Delete, as_record_set(r)))
-            .collect();
+        let mine: Vec<_> =
+            region_records(observed, &aws.region).map(|r| (ChangeAction::Delete, as_record_set(r))).collect();
         if !mine.is_empty() {
             change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region, mine).await?;
         }

@@ -1,7 +1,7 @@
 //! The operator docs stay true to the code: the JSON Schema and the property reference are generated from the
-//! property table in `shared/src/spec/schema.rs` (and must be committed as generated), the table agrees with the
-//! parser, every example template and sample event validates, and every environment variable, metric and alarm
-//! the code uses is documented.
+//! spec type (`shared/src/spec`, and must be committed as generated), the schema and the parser agree on the
+//! edges of every property, every example template and sample event validates, and every environment variable,
+//! metric and alarm the code uses is documented.
 //!
 //! `STRATA_BLESS=1 cargo test -p strata-tests --test docs` rewrites the generated files.
 
@@ -10,14 +10,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
-use strata_core::spec::FleetSpec;
-use strata_core::spec::schema::{self, Kind, flatten};
+use strata_core::spec::schema::{self, flatten};
+use strata_core::spec::{FleetSpec, reference};
 use strata_tests::workspace_root;
 
 const BLESS: &str = "STRATA_BLESS=1 cargo test -p strata-tests --test docs";
 const SCHEMA_PATH: &str = "docs/strata-fleet.schema.json";
 const CONFIGURATION_PATH: &str = "docs/configuration.md";
-const BEGIN: &str = "<!-- BEGIN GENERATED PROPERTY REFERENCE: edit shared/src/spec/schema.rs, then run STRATA_BLESS=1 cargo test -p strata-tests --test docs -->\n";
+const BEGIN: &str = "<!-- BEGIN GENERATED PROPERTY REFERENCE: edit shared/src/spec, then run STRATA_BLESS=1 cargo test -p strata-tests --test docs -->\n";
 const END: &str = "<!-- END GENERATED PROPERTY REFERENCE -->";
 
 fn read(relative: &str) -> String {
@@ -88,7 +88,7 @@ fn generated_schema_and_reference_are_committed_as_generated() {
         panic!("{CONFIGURATION_PATH} must hold the generated-reference markers:\n{BEGIN}{END}");
     };
     let start = begin + BEGIN.len();
-    let reference = schema::markdown_reference();
+    let reference = reference::markdown_reference();
     if blessing() {
         fs::create_dir_all(root.join("docs")).unwrap();
         fs::write(root.join(SCHEMA_PATH), &schema_text).unwrap();
@@ -98,7 +98,7 @@ fn generated_schema_and_reference_are_committed_as_generated() {
     }
     assert!(
         committed == schema_text,
-        "{SCHEMA_PATH} differs from what shared/src/spec/schema.rs generates: run `{BLESS}` and commit the result"
+        "{SCHEMA_PATH} differs from what shared/src/spec generates: run `{BLESS}` and commit the result"
     );
     assert!(
         configuration[start..end] == reference,
@@ -107,24 +107,148 @@ fn generated_schema_and_reference_are_committed_as_generated() {
     );
 }
 
+/// Text properties' shapes, which a schema pattern cannot be turned back into examples of: values that must be
+/// accepted, then values that must be refused (JSON).
+const TEXT_EXAMPLES: &[(&str, &[&str], &[&str])] = &[
+    ("ServiceToken", &["\"arn:aws:lambda:us-east-1:123456789012:function:strata-provisioner\""], &[]),
+    ("ServiceTimeout", &["\"900\""], &[]),
+    (
+        "FleetName",
+        &["\"web\"", "\"a-20-char-fleet-name\"", "\"0\""],
+        &["\"Web\"", "\"web_1\"", "\"-web\"", "\"web-\"", "\"a-21-char-fleet-names\"", "\"internal-api\""],
+    ),
+    (
+        "Domain",
+        &["\"api.example.com\"", "\"API.Example.com.\""],
+        &["\"localhost\"", "\"-api.example.com\"", "\"api..example.com\"", "\"api example.com\""],
+    ),
+    ("HostedZoneId", &["\"Z0123456789ABC\"", "\"/hostedzone/Z0123456789ABC\""], &["\"\""]),
+    ("Region", &["\"us-east-1\""], &[]),
+    ("VpcId", &["\"vpc-0a1b2c3d\""], &["\"subnet-0a1\"", "\"vpc-\""]),
+    (
+        "CertificateArn",
+        &["\"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab\""],
+        &["\"arn:aws:iam::123456789012:server-certificate/web\"", "\"0f1e2d3c\""],
+    ),
+    ("SslPolicy", &["\"ELBSecurityPolicy-TLS13-1-3-2021-06\""], &[]),
+    ("HealthCheckPath", &["\"/ready\"", "\"/\""], &["\"health\""]),
+    ("AutoScalingGroupTag.Key", &["\"strata:fleet\""], &[]),
+    ("AutoScalingGroupTag.Value", &["\"web\""], &[]),
+    (
+        "ScalerFunctionArn",
+        &["\"arn:aws:lambda:us-east-1:123456789012:function:strata-alb-scaler\""],
+        &["\"strata-alb-scaler\"", "\"arn:aws:sns:us-east-1:123456789012:topic\""],
+    ),
+];
+
+fn types(p: &Value) -> Vec<&str> {
+    match p.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The words of a choice (an `enum`, or a `oneOf` of `const`s).
+fn choices(p: &Value) -> Vec<String> {
+    let listed = p.get("enum").and_then(Value::as_array).cloned().unwrap_or_default();
+    let consts = p.get("oneOf").and_then(Value::as_array).into_iter().flatten().filter_map(|f| f.get("const").cloned());
+    listed.into_iter().chain(consts).filter_map(|v| v.as_str().map(str::to_owned)).collect()
+}
+
+/// Values at the edges of a property as its schema describes it: (accepted, refused).
+fn edges(path: &str, p: &Value) -> (Vec<Value>, Vec<Value>) {
+    let words = choices(p);
+    let types = types(p);
+    let (mut valid, mut invalid) = if !words.is_empty() {
+        let mut invalid = vec![json!("bogus"), json!(["x"])];
+        invalid.extend(words.iter().filter(|w| w.to_uppercase() != **w).map(|w| json!(w.to_uppercase())));
+        (words.iter().map(|w| json!(w)).collect(), invalid)
+    } else if types.contains(&"integer") {
+        let (min, max) = (p["minimum"].as_u64().unwrap(), p["maximum"].as_u64().unwrap());
+        let valid =
+            vec![json!(min), json!(max), json!(min.to_string()), json!(max.to_string()), json!((min + max) / 2)];
+        let mut invalid = vec![json!(max + 1), json!((max + 1).to_string()), json!("many"), json!(1.5), json!(-1)];
+        if min > 0 {
+            invalid.extend([json!(min - 1), json!((min - 1).to_string())]);
+        }
+        (valid, invalid)
+    } else if types.contains(&"boolean") {
+        let valid = vec![json!(true), json!(false), json!("true"), json!("False"), json!("FALSE")];
+        (valid, vec![json!("yes"), json!(1), json!("")])
+    } else if types.contains(&"array") {
+        let pattern = p.pointer("/items/pattern").and_then(Value::as_str).unwrap_or("^.");
+        let prefix = pattern.trim_start_matches('^').trim_end_matches('.');
+        let least = p.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+        let items: Vec<String> = (0..least.max(1) + 1).map(|i| format!("{prefix}id{i}")).collect();
+        let valid = vec![json!(items), json!(items.join(", ")), json!(items.join(","))];
+        let mut invalid = vec![json!(42), json!([format!("{prefix}a"), format!("{prefix}a")]), json!([prefix])];
+        if !prefix.is_empty() {
+            invalid.push(json!(["x-1", "x-2"]));
+        }
+        if least > 1 {
+            invalid.push(json!([format!("{prefix}a")]));
+        }
+        (valid, invalid)
+    } else if types.contains(&"object") {
+        let mut full = Map::new();
+        for (name, nested) in schema::properties(p).into_iter().flatten() {
+            if let Some(v) = edges(&format!("{path}.{name}"), nested).0.into_iter().next() {
+                full.insert(name.clone(), v);
+            }
+        }
+        let mut valid = vec![Value::Object(full)];
+        if schema::required(p).is_empty() {
+            valid.push(json!({}));
+        }
+        (valid, vec![json!("yes"), json!({"Bogus": "1"})])
+    } else if types.contains(&"string") {
+        (Vec::new(), vec![json!(""), json!(["x"]), json!(true)])
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let examples = TEXT_EXAMPLES.iter().find(|(name, _, _)| *name == path);
+    if let Some((_, good, bad)) = examples {
+        let parse = |text: &&str| serde_json::from_str::<Value>(text).unwrap();
+        valid.extend(good.iter().map(parse));
+        invalid.extend(bad.iter().map(parse));
+    }
+    (valid, invalid)
+}
+
 #[test]
-fn the_schema_and_the_parser_agree_on_every_value_of_the_table() {
+fn the_schema_and_the_parser_agree_on_the_edges_of_every_property() {
     let validator = validator();
-    for (path, p) in flatten() {
-        for value in p.valid_values() {
+    let schema = schema::json_schema();
+    for (path, p) in flatten(&schema) {
+        let (valid, invalid) = edges(&path, p);
+        assert!(!valid.is_empty(), "{path}: no accepted value to try (add it to TEXT_EXAMPLES)");
+        for value in valid {
             let mut props = valid_properties();
             companions(&path, &mut props);
             set(&mut props, &path, value.clone());
             let errors = schema_errors(&validator, &props);
-            assert!(errors.is_empty(), "{path} = {value}: the parser accepts it, the schema says {errors:?}");
-            assert!(FleetSpec::from_properties(&props).is_ok(), "{path} = {value}");
+            assert!(errors.is_empty(), "{path} = {value}: the parser should accept it, the schema says {errors:?}");
+            let parsed = FleetSpec::from_properties(&props);
+            assert!(parsed.is_ok(), "{path} = {value}: {:?}", parsed.err().map(|e| e.to_string()));
         }
-        for value in p.invalid_values() {
+        for value in invalid {
             let mut props = valid_properties();
             companions(&path, &mut props);
             set(&mut props, &path, value.clone());
-            assert!(!validator.is_valid(&props), "{path} = {value}: the parser refuses it, the schema accepts it");
-            assert!(FleetSpec::from_properties(&props).is_err(), "{path} = {value}");
+            assert!(
+                !validator.is_valid(&props),
+                "{path} = {value}: the parser should refuse it, the schema accepts it"
+            );
+            let Err(strata_core::StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&props) else {
+                panic!("{path} = {value}: accepted");
+            };
+            let top = path.split('.').next().unwrap();
+            assert!(
+                errors.fields().iter().any(|f| f.starts_with(top)),
+                "{path} = {value}: the error names {:?}",
+                errors.fields()
+            );
         }
     }
 }
@@ -182,48 +306,17 @@ fn bad_specs_are_refused_by_the_schema_and_by_the_parser() {
     assert!(description.contains("MinShards <= Limits.MaxShards") && description.contains("ScaleInPercent <"));
 }
 
-/// Every property name the parser reads (`r.number("MaxShards", ...)` and the like in shared/src/spec/mod.rs)
-/// is in the table, and the table has no name the parser does not read.
-#[test]
-fn every_property_the_parser_reads_is_in_the_table() {
-    let source = read("shared/src/spec/mod.rs");
-    let mut read_by_parser = BTreeSet::new();
-    for method in [
-        "ignore",
-        "required_string",
-        "optional_string",
-        "required_id",
-        "string_list",
-        "number",
-        "boolean",
-        "choice",
-        "object",
-    ] {
-        let call = format!(".{method}(");
-        for (at, _) in source.match_indices(&call) {
-            let rest = source[at + call.len()..].trim_start();
-            if let Some(quoted) = rest.strip_prefix('"') {
-                let name = &quoted[..quoted.find('"').unwrap()];
-                read_by_parser.insert(name.to_owned());
-            }
-        }
-    }
-    let in_table: BTreeSet<String> = flatten().into_iter().map(|(_, p)| p.name.to_owned()).collect();
-    assert!(read_by_parser.len() > 20, "the scan found too little: {read_by_parser:?}");
-    assert_eq!(read_by_parser, in_table, "the property table and the parser read different names");
-}
-
 /// A CloudFormation intrinsic (`!Ref X`, `{"Fn::ImportValue": ...}`): its value is known only at deploy time.
 fn placeholder(path: &str) -> Value {
+    let schema = schema::json_schema();
+    let find = |path: &str| flatten(&schema).into_iter().find(|(p, _)| p == path).map(|(_, s)| s.clone());
     if let Some((list, index)) = path.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
-        let prefix = match schema::find(list).map(|p| p.kind) {
-            Some(Kind::List { prefix, .. }) => prefix,
-            _ => "",
-        };
+        let pattern = find(list).and_then(|p| p.pointer("/items/pattern").and_then(Value::as_str).map(str::to_owned));
+        let prefix = pattern.as_deref().unwrap_or("^").trim_start_matches('^').trim_end_matches('.').to_owned();
         return json!(format!("{prefix}intrinsic-{index}"));
     }
-    match schema::find(path) {
-        Some(p) => p.valid_values().into_iter().next().unwrap_or_else(|| json!("intrinsic")),
+    match find(path) {
+        Some(p) => edges(path, &p).0.into_iter().next().unwrap_or_else(|| json!("intrinsic")),
         None => json!("intrinsic"),
     }
 }
@@ -318,9 +411,14 @@ fn the_guide_does_not_call_an_ignored_property_refused() {
     let configuration = read(CONFIGURATION_PATH);
     let (before, rest) = configuration.split_once(BEGIN).expect("the generated-reference markers");
     let after = rest.split_once(END).map(|(_, after)| after).unwrap_or_default();
-    let ignored: Vec<&str> =
-        schema::PROPERTIES.iter().filter(|p| matches!(p.kind, Kind::Ignored)).map(|p| p.name).collect();
-    assert!(ignored.contains(&"ServiceTimeout"), "ServiceTimeout is accepted and ignored: {ignored:?}");
+    let schema = schema::json_schema();
+    // Accepted whatever they hold: no type of their own.
+    let ignored: Vec<String> = flatten(&schema)
+        .into_iter()
+        .filter(|(_, p)| choices(p).is_empty() && types(p).is_empty())
+        .map(|(path, _)| path)
+        .collect();
+    assert!(ignored.iter().any(|n| n == "ServiceTimeout"), "ServiceTimeout is accepted and ignored: {ignored:?}");
     let mut wrong = Vec::new();
     // A paragraph or a list item: what a reader takes as one statement.
     for statement in [before, after].iter().flat_map(|part| part.split("\n\n")).flat_map(|p| p.split("\n- ")) {

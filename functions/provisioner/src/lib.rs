@@ -260,7 +260,7 @@ async fn act(
 /// nothing behind.
 async fn rollback(aws: &AwsClients, spec: &FleetSpec, owner: &Owner, cause: StrataError) -> String {
     let dns = DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() };
-    match Box::pin(teardown(aws, &spec.fleet, Some(dns), Some(spec.asgs.clone()), owner, false)).await {
+    match Box::pin(teardown(aws, &spec.fleet, Some(dns), Some(spec.asgs()), owner, false)).await {
         Ok(_) => format!("{cause}; everything this Create made was removed"),
         Err(cleanup) => format!("{cause}; rolling back also failed ({cleanup}): CloudFormation's Delete will retry it"),
     }
@@ -292,7 +292,7 @@ async fn delete(aws: &AwsClients, request: &CustomResourceRequest) -> CustomReso
         _ => None,
     };
     let owner = owner_of(request);
-    match Box::pin(teardown(aws, &fleet, dns, spec.map(|s| s.asgs), &owner, true)).await {
+    match Box::pin(teardown(aws, &fleet, dns, spec.map(|s| s.asgs()), &owner, true)).await {
         Ok(0) => done("nothing of this custom resource's fleet exists in this region"),
         Ok(_) => done(""),
         Err(err) => failed(request, &aws.region, err.to_string()),

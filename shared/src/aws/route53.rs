@@ -6,7 +6,7 @@ use tracing::warn;
 
 use crate::error::{Result, aws_error};
 use crate::model::{AliasTarget, OwnedRecord};
-use crate::names::{FleetName, latency_set_identifier, shard_of_set_identifier};
+use crate::names::{FleetName, ShardIndex, latency_set_identifier, shard_of_set_identifier};
 
 /// The SDK's error of a ListResourceRecordSets call.
 pub type ListError = aws_sdk_route53::error::SdkError<
@@ -67,23 +67,25 @@ pub async fn owned_records(
             return Err(aws_error("route53", "ListResourceRecordSets", err).about(format!("HostedZoneId {zone_id}")));
         }
     };
-    let mut out: Vec<OwnedRecord> = sets
-        .iter()
-        .map(|set| OwnedRecord {
-            name: set.name().trim_end_matches('.').to_owned(),
-            record_type: set.r#type().as_str().to_owned(),
-            set_identifier: set.set_identifier().unwrap_or_default().to_owned(),
-            weight: set.weight(),
-            region: set.region().map(|r| r.as_str().to_owned()),
-            alias: set.alias_target().map(|a| AliasTarget {
-                dns_name: a.dns_name().trim_end_matches('.').to_owned(),
-                hosted_zone_id: a.hosted_zone_id().to_owned(),
-                evaluate_target_health: a.evaluate_target_health(),
-            }),
-            health_check_id: set.health_check_id().map(str::to_owned),
-            shard: shard_of(set),
-        })
-        .collect();
+    let mut out: Vec<OwnedRecord> = sets.iter().map(|set| owned_record(set, shard_of(set))).collect();
     out.sort_by(|a, b| (&a.name, &a.record_type, &a.set_identifier).cmp(&(&b.name, &b.record_type, &b.set_identifier)));
     Ok(out)
+}
+
+/// A record as the model holds it (names without the final dot).
+pub fn owned_record(set: &ResourceRecordSet, shard: Option<ShardIndex>) -> OwnedRecord {
+    OwnedRecord {
+        name: set.name().trim_end_matches('.').to_owned(),
+        record_type: set.r#type().as_str().to_owned(),
+        set_identifier: set.set_identifier().unwrap_or_default().to_owned(),
+        weight: set.weight(),
+        region: set.region().map(|r| r.as_str().to_owned()),
+        alias: set.alias_target().map(|a| AliasTarget {
+            dns_name: a.dns_name().trim_end_matches('.').to_owned(),
+            hosted_zone_id: a.hosted_zone_id().to_owned(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        health_check_id: set.health_check_id().map(str::to_owned),
+        shard,
+    }
 }

@@ -1,5 +1,10 @@
 //! Pure planning: `(spec, observed, trigger, now) → plan`. No I/O, no clock, no randomness.
 
+pub mod alarms;
 pub mod guard;
+pub mod health_checks;
+pub mod provision;
+pub mod records;
 pub mod scale;
+pub mod shard;
 pub mod weights;

@@ -161,4 +161,4 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

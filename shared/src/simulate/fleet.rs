@@ -12,8 +12,8 @@ use crate::plan::scale::format_rfc3339;
 use super::alarm::{Comparison, SimAlarm};
 
 /// The alarms' evaluation periods, as the scaler writes them (one-minute periods).
-pub const HIGH_ALARM_PERIODS: usize = crate::alarms::HIGH_EVALUATION_PERIODS as usize;
-pub const LOW_ALARM_PERIODS: usize = crate::alarms::LOW_EVALUATION_PERIODS as usize;
+pub const HIGH_ALARM_PERIODS: usize = crate::plan::alarms::HIGH_EVALUATION_PERIODS as usize;
+pub const LOW_ALARM_PERIODS: usize = crate::plan::alarms::LOW_EVALUATION_PERIODS as usize;
 
 #[derive(Debug, Clone)]
 pub struct SimShard {

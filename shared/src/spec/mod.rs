@@ -1,94 +1,240 @@
-//! The fleet spec: the `Custom::StrataFleet` properties (DESIGN.md §7), parsed and validated once at the
-//! boundary. A bad spec is one error that names every bad field.
+//! The fleet spec: the `Custom::StrataFleet` properties (DESIGN.md §7), written once. This one serde type is
+//! what the provisioner parses (`parse.rs`: every bad field named in one error), what the JSON Schema
+//! (`docs/strata-fleet.schema.json`) and the property reference of `docs/configuration.md` are generated from
+//! (`schema.rs`, `reference.rs`), and where each property's Update behaviour is declared (`x-on-update`).
+//!
+//! A doc comment's first line is the property's summary; the paragraphs after it are the reference's details.
 
-mod reader;
+mod cfn;
+mod checks;
+mod parse;
+pub mod reference;
 pub mod schema;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use garde::Validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_with::serde_as;
 
-use crate::error::{FieldError, FieldErrors, StrataError};
 use crate::names::FleetName;
-pub use reader::PropertyReader;
 
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /// AWS's quota of load balancers per region, which bounds `MaxShards`.
 pub const ALB_QUOTA_PER_REGION: u8 = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Scheme {
-    InternetFacing,
-    Internal,
+/// The properties of a `Custom::StrataFleet` CloudFormation resource, as Strata's provisioner accepts them.
+#[serde_as]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[schemars(
+    title = "Custom::StrataFleet properties",
+    extend("anyOf" = [
+        {"required": ["AutoScalingGroupNames"], "properties": {"AutoScalingGroupNames": {"minItems": 1}}},
+        {"required": ["AutoScalingGroupTag"]},
+    ]),
+)]
+#[garde(allow_unvalidated)]
+pub struct FleetSpec {
+    /// The provisioner's ARN, where CloudFormation sends the request.
+    ///
+    /// CloudFormation's own (the provisioner function's ARN); accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[schemars(extend("x-on-update" = "none"))]
+    pub service_token: Option<Value>,
+    /// CloudFormation's wait for the provisioner's answer.
+    ///
+    /// CloudFormation's own: how long CloudFormation waits for the answer (seconds); accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[schemars(extend("x-on-update" = "none"))]
+    pub service_timeout: Option<Value>,
+    /// The fleet's name, unique in the account and region.
+    ///
+    /// Every name derives from it: ALB `<fleet>-s<k>`, target group `<fleet>-s<k>-tg`, alarms `strata-<fleet>-…`,
+    /// record SetIdentifiers `strata:<fleet>:…`, the `strata:fleet` tag and the PhysicalResourceId
+    /// `strata:<fleet>:<region>`. Changing it builds a new fleet beside the old one; CloudFormation then sends
+    /// Delete for the old PhysicalResourceId, which removes the old fleet. This is the way to change a property
+    /// that is refused on Update.
+    #[serde(rename = "FleetName")]
+    #[schemars(extend("x-on-update" = "new-fleet"))]
+    pub fleet: FleetName,
+    /// The name clients resolve.
+    ///
+    /// The region's latency record is `<Domain>` (SetIdentifier `strata:<fleet>:<region>`), an alias of
+    /// `<region>.<Domain>`, which holds the weighted records of the shards (SetIdentifier
+    /// `strata:<fleet>:<region>:s<k>`). A final `.` is dropped and the name is lowercased. An Update writes the
+    /// records under the new name; the records under the old name are left in the zone (delete them by hand).
+    #[serde_as(as = "cfn::Text")]
+    #[garde(custom(checks::domain))]
+    #[schemars(regex(pattern = checks::DOMAIN_PATTERN), extend("x-rule" = "a DNS name of at least two labels, at most 200 characters"))]
+    pub domain: String,
+    /// The Route 53 hosted zone of `Domain`.
+    ///
+    /// Holds the latency and the weighted records; `/hostedzone/Z…` is accepted. An Update writes the records in
+    /// the new zone and leaves the old zone's records.
+    #[serde_as(as = "cfn::Text")]
+    pub hosted_zone_id: String,
+    /// A guard: the region this fleet's stack is meant for.
+    ///
+    /// When given, a provisioner running in another region answers FAILED instead of building there: one stack
+    /// (or StackSet instance) per region, each provisioning its own region.
+    #[serde_as(as = "Option<cfn::Text>")]
+    #[serde(default)]
+    #[schemars(extend("x-on-update" = "none"))]
+    pub region: Option<String>,
+    /// The VPC of the ALBs and target groups.
+    ///
+    /// The target groups are created in it, and `SubnetIds` must belong to it.
+    #[serde_as(as = "cfn::Text")]
+    #[garde(pattern(r"^vpc-."))]
+    #[schemars(extend("x-on-update" = "refused"))]
+    pub vpc_id: String,
+    /// Subnets, one per Availability Zone the fleet uses.
+    ///
+    /// Every shard's ALB is in all of them (an ALB needs two Availability Zones or more); cross-zone load
+    /// balancing is on. A list, or one comma-separated string; no id twice. Existing ALBs keep their subnets on
+    /// Update, and shards the alb-scaler adds copy a serving shard's subnets.
+    #[serde_as(as = "cfn::List")]
+    #[garde(length(min = 2), inner(pattern(r"^subnet-.")))]
+    #[schemars(extend("x-on-update" = "new-shards-only"))]
+    pub subnet_ids: Vec<String>,
+    /// Security groups of every shard's ALB.
+    ///
+    /// None given: the VPC's default security group. A list, or one comma-separated string; no id twice.
+    /// Existing ALBs keep theirs on Update, and shards the alb-scaler adds copy a serving shard's.
+    #[serde_as(as = "cfn::List")]
+    #[serde(default)]
+    #[garde(inner(pattern(r"^sg-.")))]
+    #[schemars(extend("x-on-update" = "new-shards-only"))]
+    pub security_group_ids: Vec<String>,
+    /// Whether the ALBs are reachable from the internet.
+    ///
+    /// `internet-facing` shards also get a Route 53 HTTPS health check on their weighted records; `internal` ones
+    /// rely on the alias records' EvaluateTargetHealth alone (Route 53's checkers cannot reach an internal ALB).
+    #[serde(default)]
+    #[schemars(extend("x-on-update" = "refused"))]
+    pub scheme: Scheme,
+    /// IPv4 only, or IPv4 and IPv6.
+    ///
+    /// `dualstack` ALBs get AAAA records beside the A records (weighted and latency). Existing ALBs keep their IP
+    /// address type on Update.
+    #[serde(default)]
+    #[schemars(extend("x-on-update" = "new-shards-only"))]
+    pub ip_address_type: IpAddressType,
+    /// The ACM certificate of the HTTPS listener.
+    ///
+    /// The HTTPS:443 listener's default certificate; HTTP:80 answers 301 to HTTPS. An Update replaces the default
+    /// certificate on every shard. Extra certificates added to a listener by hand are kept and copied to new
+    /// shards.
+    #[serde_as(as = "cfn::Text")]
+    #[garde(pattern(r"^arn:(.*:)?certificate/."))]
+    #[schemars(extend("x-rule" = "an ACM certificate ARN (`arn:…:certificate/…`)"))]
+    pub certificate_arn: String,
+    /// The HTTPS listener's security policy.
+    #[serde_as(as = "cfn::Text")]
+    #[serde(default = "defaults::default_ssl_policy")]
+    pub ssl_policy: String,
+    /// How targets register in the target groups.
+    ///
+    /// `instance` is the only type: Auto Scaling attaches only instance target groups.
+    #[serde(default)]
+    #[schemars(extend("x-on-update" = "refused"))]
+    pub target_type: TargetType,
+    /// The port the ALB sends requests to on the targets (HTTP).
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default = "defaults::target_port")]
+    #[garde(range(min = 1, max = 65535))]
+    #[schemars(extend("x-on-update" = "refused"))]
+    pub target_port: u16,
+    /// The protocol to the targets.
+    ///
+    /// Only HTTP is supported between the ALB and the targets; the property lets a template say so.
+    #[serde(default)]
+    #[schemars(extend("x-on-update" = "none"))]
+    pub target_protocol: TargetProtocol,
+    /// The path targets answer health checks on.
+    ///
+    /// The target groups check it over HTTP and expect 200. Internet-facing shards also get a Route 53 HTTPS
+    /// health check of this path on port 443 (every 30 s, 3 failures), made when the shard is made: an Update
+    /// changes the target groups' path, not the path of existing Route 53 health checks.
+    #[serde_as(as = "cfn::Text")]
+    #[serde(default = "defaults::health_check_path")]
+    #[garde(pattern(r"^/"), length(max = 1024))]
+    #[schemars(extend("x-rule" = "starts with `/`, at most 1,024 characters"))]
+    pub health_check_path: String,
+    /// Seconds between the target group's health checks of a target.
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default = "defaults::health_check_interval")]
+    #[garde(range(min = 5, max = 300))]
+    pub health_check_interval_seconds: u16,
+    /// Consecutive successes before a target is healthy.
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default = "defaults::threshold")]
+    #[garde(range(min = 2, max = 10))]
+    pub healthy_threshold_count: u8,
+    /// Consecutive failures before a target is unhealthy.
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default = "defaults::threshold")]
+    #[garde(range(min = 2, max = 10))]
+    pub unhealthy_threshold_count: u8,
+    /// Seconds a deregistering target keeps serving its in-flight requests.
+    ///
+    /// Also part of the drain wait: a shard being removed waits `STRATA_ALIAS_TTL_SECONDS` (60) + this after its
+    /// weight went to 0 before it is deleted.
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default = "defaults::deregistration_delay")]
+    #[garde(range(min = 0, max = 3600))]
+    pub deregistration_delay_seconds: u32,
+    /// Target group stickiness.
+    #[serde(default)]
+    #[garde(dive)]
+    pub stickiness: Stickiness,
+    /// ASGs of the fleet, by name.
+    ///
+    /// The fleet's ASGs are the union of these and those `AutoScalingGroupTag` selects; give at least one of the
+    /// two. A list, or one comma-separated string; no name twice. ASGs that leave the selection are detached from
+    /// the fleet's target groups by the asg-registrar (on an event naming them, or its scheduled reconcile).
+    #[serde_as(as = "cfn::List")]
+    #[serde(default)]
+    #[garde(inner(length(max = 255)))]
+    pub auto_scaling_group_names: Vec<String>,
+    /// ASGs of the fleet, by tag.
+    ///
+    /// Every ASG in the region with this tag belongs to the fleet (an ASG created later too: the asg-registrar
+    /// attaches it on its CloudTrail or tag-change event).
+    #[serde(default)]
+    #[garde(dive)]
+    pub auto_scaling_group_tag: Option<TagSelector>,
+    /// How the fleet's ASGs are spread over the shards.
+    ///
+    /// `mirror`: every fleet ASG on every shard, so requests per second are what a shard runs out of.
+    /// `partition`: each ASG on exactly one shard, placed by target headroom (`Limits.TargetsPerShard`), for
+    /// fleets beyond 1,000 targets. An Update re-plans the attachments.
+    #[serde(default)]
+    pub sharding_mode: ShardingMode,
+    /// What a shard holds and how many shards there may be.
+    #[serde(default)]
+    #[garde(dive)]
+    pub limits: Limits,
+    /// How the dns-rebalancer moves Route 53 weights.
+    #[serde(default)]
+    #[garde(dive)]
+    pub rebalancing: Rebalancing,
+    /// The alb-scaler the fleet's alarms invoke.
+    ///
+    /// Overrides the provisioner's `STRATA_SCALER_ARN` (and `STRATA_ALARM_TOPIC_ARN`), and is kept in the fleet's
+    /// policy tags so that the alb-scaler writes the same alarm actions when it rewrites the alarms.
+    #[serde_as(as = "Option<cfn::Text>")]
+    #[serde(default)]
+    #[garde(pattern(r"^arn:(.*:)?function:."))]
+    #[schemars(extend("x-rule" = "a Lambda function ARN (`arn:…:function:…`)"))]
+    pub scaler_function_arn: Option<String>,
 }
 
-impl Scheme {
-    pub fn as_aws(self) -> &'static str {
-        match self {
-            Self::InternetFacing => "internet-facing",
-            Self::Internal => "internal",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum IpAddressType {
-    Ipv4,
-    Dualstack,
-}
-
-impl IpAddressType {
-    pub fn as_aws(self) -> &'static str {
-        match self {
-            Self::Ipv4 => "ipv4",
-            Self::Dualstack => "dualstack",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TargetType {
-    /// The only type Auto Scaling attaches (AttachLoadBalancerTargetGroups): `ip` and `lambda` are refused.
-    Instance,
-}
-
-impl TargetType {
-    pub fn as_aws(self) -> &'static str {
-        match self {
-            Self::Instance => "instance",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ShardingMode {
-    /// Every fleet ASG on every shard: RPS is what a shard runs out of.
-    Mirror,
-    /// Each ASG on exactly one shard: targets per ALB is what a shard runs out of.
-    Partition,
-}
-
-impl ShardingMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mirror => "mirror",
-            Self::Partition => "partition",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HealthCheck {
-    pub path: String,
-    pub interval_seconds: u16,
-    pub healthy_threshold: u8,
-    pub unhealthy_threshold: u8,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Stickiness {
-    pub enabled: bool,
-    pub duration_seconds: u32,
-}
+mod defaults;
+pub use defaults::{
+    IpAddressType, Limits, Rebalancing, Scheme, ShardingMode, Stickiness, TagSelector, TargetProtocol, TargetType,
+};
 
 /// Which ASGs belong to the fleet: the union of the named ones and those carrying the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,267 +243,19 @@ pub struct AsgSelector {
     pub tag: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Limits {
-    pub requests_per_second_per_shard: u32,
-    pub targets_per_shard: u32,
-    pub max_shards: u8,
-    pub min_shards: u8,
-    /// A shard's RPS alarm fires at this share of its RPS limit.
-    pub scale_out_percent: u8,
-    /// The fleet's low-load alarm fires when the fleet would fit in one shard fewer at this share.
-    pub scale_in_percent: u8,
-}
-
-/// How the rebalancer moves weights.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rebalancing {
-    /// Largest change of one shard's weight in one pass (a new shard ramps by this).
-    pub max_step: u8,
-    /// No change while every shard's weight is within this many percent of its ideal share.
-    pub hysteresis_percent: u8,
-    /// The weight a new shard starts at.
-    pub initial_weight: u8,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FleetSpec {
-    pub fleet: FleetName,
-    pub domain: String,
-    pub hosted_zone_id: String,
-    pub region: Option<String>,
-    pub vpc_id: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub scheme: Scheme,
-    pub ip_address_type: IpAddressType,
-    pub certificate_arn: String,
-    pub ssl_policy: String,
-    pub target_type: TargetType,
-    pub target_port: u16,
-    pub health_check: HealthCheck,
-    pub deregistration_delay_seconds: u32,
-    pub stickiness: Stickiness,
-    pub asgs: AsgSelector,
-    pub sharding_mode: ShardingMode,
-    pub limits: Limits,
-    pub rebalancing: Rebalancing,
-    pub scaler_function_arn: Option<String>,
-}
-
 impl FleetSpec {
-    /// Parses CloudFormation `ResourceProperties` (scalars as strings or as JSON values).
-    pub fn from_properties(props: &Value) -> Result<Self, StrataError> {
-        let Value::Object(map) = props else {
-            let errors = vec![FieldError::new("ResourceProperties", "must be an object")];
-            return Err(StrataError::InvalidSpec(FieldErrors(errors)));
-        };
-        let mut errors = Vec::new();
-        let spec = read_spec(map, &mut errors);
-        match spec {
-            Some(spec) if errors.is_empty() => Ok(spec),
-            _ => Err(StrataError::InvalidSpec(FieldErrors(errors))),
+    /// The fleet's ASG selector.
+    pub fn asgs(&self) -> AsgSelector {
+        AsgSelector {
+            names: self.auto_scaling_group_names.clone(),
+            tag: self.auto_scaling_group_tag.as_ref().map(|t| (t.key.clone(), t.value.clone())),
         }
     }
 
-    /// Changes that AWS cannot make to an existing ALB or target group in place.
-    pub fn replacement_fields(&self, other: &FleetSpec) -> Vec<&'static str> {
-        let mut fields = Vec::new();
-        if self.scheme != other.scheme {
-            fields.push("Scheme");
-        }
-        if self.vpc_id != other.vpc_id {
-            fields.push("VpcId");
-        }
-        if self.target_type != other.target_type {
-            fields.push("TargetType");
-        }
-        if self.target_port != other.target_port {
-            fields.push("TargetPort");
-        }
-        if self.fleet != other.fleet {
-            fields.push("FleetName");
-        }
-        fields
+    /// Properties whose change AWS cannot make in place (`x-on-update` refused or new-fleet), by name.
+    pub fn replacement_fields(&self, other: &FleetSpec) -> Vec<String> {
+        schema::replacement_fields(self, other)
     }
-}
-
-fn read_spec(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<FleetSpec> {
-    let mut r = PropertyReader::new(map, "", errors);
-    // CloudFormation's own properties of every custom resource: accepted, not read.
-    r.ignore("ServiceToken");
-    r.ignore("ServiceTimeout");
-    let fleet = r.required_string("FleetName").and_then(|raw| match FleetName::parse(&raw) {
-        Ok(name) => Some(name),
-        Err(e) => {
-            r.fail("FleetName", e.problem);
-            None
-        }
-    });
-    let domain = r.required_string("Domain").map(|d| d.trim_end_matches('.').to_ascii_lowercase());
-    if let Some(d) = domain.as_ref().filter(|d| !is_domain_name(d)) {
-        r.fail("Domain", format!("{d:?} is not a DNS name such as api.example.com"));
-    }
-    let hosted_zone_id = r.required_string("HostedZoneId").map(|z| z.trim_start_matches("/hostedzone/").to_owned());
-    let region = r.optional_string("Region");
-    let vpc_id = r.required_id("VpcId", "vpc-");
-    let subnet_ids = r.string_list("SubnetIds", "subnet-");
-    if subnet_ids.len() < 2 {
-        r.fail("SubnetIds", "an ALB needs subnets in at least two Availability Zones");
-    }
-    let security_group_ids = r.string_list("SecurityGroupIds", "sg-");
-    let scheme = r.choice(
-        "Scheme",
-        Scheme::InternetFacing,
-        &[("internet-facing", Scheme::InternetFacing), ("internal", Scheme::Internal)],
-    );
-    let ip_address_type = r.choice(
-        "IpAddressType",
-        IpAddressType::Ipv4,
-        &[("ipv4", IpAddressType::Ipv4), ("dualstack", IpAddressType::Dualstack)],
-    );
-    let certificate_arn = r.required_string("CertificateArn");
-    if let Some(arn) = certificate_arn.as_ref().filter(|a| !a.starts_with("arn:") || !a.contains(":certificate/")) {
-        r.fail("CertificateArn", format!("{arn:?} is not an ACM certificate ARN"));
-    }
-    let ssl_policy = r.optional_string("SslPolicy").unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned());
-    if let Some(other) = r.optional_string("TargetType").filter(|t| t != "instance") {
-        r.fail(
-            "TargetType",
-            format!("{other:?} is refused: must be \"instance\", the only target type Auto Scaling attaches"),
-        );
-    }
-    let target_type = TargetType::Instance;
-    let target_port = r.number("TargetPort", 80u16, 1..=65535);
-    // Only HTTP is supported behind the ALB; the property exists so templates can say so explicitly.
-    r.choice("TargetProtocol", (), &[("HTTP", ())]);
-    let health_check = read_health_check(&mut r);
-    let deregistration_delay_seconds = r.number("DeregistrationDelaySeconds", 300u32, 0..=3600);
-    let stickiness = r.object("Stickiness", |s| Stickiness {
-        enabled: s.boolean("Enabled", false),
-        duration_seconds: s.number("DurationSeconds", 86_400u32, 1..=604_800),
-    });
-    let asgs = read_asg_selector(&mut r);
-    let sharding_mode = r.choice(
-        "ShardingMode",
-        ShardingMode::Mirror,
-        &[("mirror", ShardingMode::Mirror), ("partition", ShardingMode::Partition)],
-    );
-    let limits = r.object("Limits", read_limits);
-    let rebalancing = r.object("Rebalancing", |b| Rebalancing {
-        max_step: b.number("MaxStepWeight", 32u8, 1..=255),
-        hysteresis_percent: b.number("HysteresisPercent", 5u8, 0..=50),
-        initial_weight: b.number("InitialWeight", 8u8, 1..=255),
-    });
-    let scaler_function_arn = r.optional_string("ScalerFunctionArn");
-    if let Some(arn) = scaler_function_arn.as_ref().filter(|a| !a.starts_with("arn:") || !a.contains(":function:")) {
-        r.fail("ScalerFunctionArn", format!("{arn:?} is not a Lambda function ARN"));
-    }
-    r.finish();
-    Some(FleetSpec {
-        fleet: fleet?,
-        domain: domain?,
-        hosted_zone_id: hosted_zone_id?,
-        region,
-        vpc_id: vpc_id?,
-        subnet_ids,
-        security_group_ids,
-        scheme,
-        ip_address_type,
-        certificate_arn: certificate_arn?,
-        ssl_policy,
-        target_type,
-        target_port,
-        health_check,
-        deregistration_delay_seconds,
-        stickiness,
-        asgs,
-        sharding_mode,
-        limits,
-        rebalancing,
-        scaler_function_arn,
-    })
-}
-
-fn read_health_check(r: &mut PropertyReader<'_>) -> HealthCheck {
-    let path = r.optional_string("HealthCheckPath").unwrap_or_else(|| "/health".to_owned());
-    if !path.starts_with('/') || path.len() > 1024 {
-        r.fail("HealthCheckPath", format!("{path:?} must be a path starting with '/'"));
-    }
-    HealthCheck {
-        path,
-        interval_seconds: r.number("HealthCheckIntervalSeconds", 15u16, 5..=300),
-        healthy_threshold: r.number("HealthyThresholdCount", 3u8, 2..=10),
-        unhealthy_threshold: r.number("UnhealthyThresholdCount", 3u8, 2..=10),
-    }
-}
-
-/// The longest ASG name AWS accepts.
-const ASG_NAME_MAX_CHARS: usize = 255;
-
-fn read_asg_selector(r: &mut PropertyReader<'_>) -> AsgSelector {
-    let names = r.string_list("AutoScalingGroupNames", "");
-    for (i, name) in names.iter().enumerate() {
-        let chars = name.chars().count();
-        if chars > ASG_NAME_MAX_CHARS {
-            r.fail(&format!("AutoScalingGroupNames[{i}]"), format!("{chars} characters; AWS allows at most 255"));
-        }
-    }
-    let tag = r.object("AutoScalingGroupTag", |t| {
-        let key = t.optional_string("Key");
-        let value = t.optional_string("Value");
-        for (field, text, max) in [("Key", &key, 128), ("Value", &value, 256)] {
-            let chars = text.as_deref().map_or(0, |v| v.chars().count());
-            if chars > max {
-                t.fail(
-                    field,
-                    format!("{chars} characters; AWS allows at most {max} in a tag {}", field.to_lowercase()),
-                );
-            }
-        }
-        match (key, value) {
-            (Some(k), Some(v)) => Some((k, v)),
-            (None, None) => None,
-            _ => {
-                t.fail("Key", "Key and Value go together");
-                None
-            }
-        }
-    });
-    if names.is_empty() && tag.is_none() {
-        r.fail("AutoScalingGroupNames", "name the fleet's ASGs here and/or select them with AutoScalingGroupTag");
-    }
-    AsgSelector { names, tag }
-}
-
-fn read_limits(l: &mut PropertyReader<'_>) -> Limits {
-    let limits = Limits {
-        requests_per_second_per_shard: l.number("RequestsPerSecondPerShard", 50_000u32, 1..=10_000_000),
-        targets_per_shard: l.number("TargetsPerShard", 1000u32, 1..=1000),
-        max_shards: l.number("MaxShards", 8u8, 1..=ALB_QUOTA_PER_REGION),
-        min_shards: l.number("MinShards", 1u8, 1..=ALB_QUOTA_PER_REGION),
-        scale_out_percent: l.number("ScaleOutPercent", 80u8, 10..=100),
-        scale_in_percent: l.number("ScaleInPercent", 30u8, 1..=90),
-    };
-    if limits.min_shards > limits.max_shards {
-        l.fail("MinShards", format!("{} is above MaxShards {}", limits.min_shards, limits.max_shards));
-    }
-    if limits.scale_in_percent >= limits.scale_out_percent {
-        l.fail("ScaleInPercent", "must be below ScaleOutPercent, or the fleet would flap");
-    }
-    limits
-}
-
-fn is_domain_name(name: &str) -> bool {
-    let labels: Vec<&str> = name.split('.').collect();
-    name.len() <= 200
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 #[cfg(test)]

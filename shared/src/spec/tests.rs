@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::error::StrataError;
 
 pub(crate) fn valid_properties() -> Value {
     json!({
@@ -22,7 +23,7 @@ fn defaults_fill_what_the_spec_leaves_out() {
     assert_eq!(spec.fleet.as_str(), "web");
     assert_eq!(spec.scheme, Scheme::InternetFacing);
     assert_eq!(spec.target_port, 80);
-    assert_eq!(spec.health_check.path, "/health");
+    assert_eq!(spec.health_check_path, "/health");
     assert_eq!(spec.deregistration_delay_seconds, 300);
     assert!(!spec.stickiness.enabled);
     assert_eq!(spec.sharding_mode, ShardingMode::Mirror);
@@ -86,7 +87,7 @@ fn an_asg_tag_selector_alone_is_enough() {
     props.as_object_mut().unwrap().remove("AutoScalingGroupNames");
     props["AutoScalingGroupTag"] = json!({"Key": "strata:fleet", "Value": "web"});
     let spec = FleetSpec::from_properties(&props).unwrap();
-    assert_eq!(spec.asgs.tag, Some(("strata:fleet".into(), "web".into())));
+    assert_eq!(spec.asgs().tag, Some(("strata:fleet".into(), "web".into())));
 }
 
 #[test]
@@ -143,7 +144,7 @@ fn a_fleet_name_that_makes_an_internal_alb_name_is_refused() {
 
 #[test]
 fn the_health_check_timeout_is_below_every_interval_aws_accepts() {
-    use crate::shard::health_check_timeout;
+    use crate::plan::shard::health_check_timeout;
     for interval in 5..=300 {
         let timeout = health_check_timeout(interval);
         assert!((2..=120).contains(&timeout) && timeout < interval, "interval {interval}: timeout {timeout}");

@@ -6,7 +6,7 @@ use crate::names::{FleetName, STATE_DRAINING, TAG_DRAINING_SINCE, TAG_STATE};
 use crate::observe::DnsLocation;
 use crate::spec::{AsgSelector, Limits, Rebalancing, ShardingMode};
 
-fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
+pub(crate) fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
     FleetPolicy {
         dns: DnsLocation { hosted_zone_id: "Z1".into(), domain: "api.example.com".into() },
         asgs: AsgSelector { names: vec!["web-a".into()], tag: None },
@@ -26,7 +26,7 @@ fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
 }
 
 /// A shard: complete (ALB, TG, two listeners, record) unless `half`; draining since `draining` if given.
-fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) -> (Shard, Option<OwnedRecord>) {
+pub(crate) fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) -> (Shard, Option<OwnedRecord>) {
     let index = ShardIndex::new(index).unwrap();
     let mut tags = Tags::new();
     if let Some(since) = draining {
@@ -88,7 +88,7 @@ fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) -> (Shard, 
     (s, record)
 }
 
-fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
+pub(crate) fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
     let (shards, records): (Vec<_>, Vec<_>) = shards.into_iter().unzip();
     ObservedFleet {
         fleet: FleetName::parse("web").unwrap(),

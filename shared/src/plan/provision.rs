@@ -1,0 +1,98 @@
+//! The provisioner's decisions: whose fleet this is, what AWS cannot change in place, which shards a
+//! Create or Update builds, and what a Delete removes.
+
+use crate::error::{Result, StrataError};
+use crate::model::{ObservedFleet, OwnedRecord, Tags};
+use crate::names::{FleetName, Owner, ShardIndex};
+use crate::spec::FleetSpec;
+
+/// One fleet name in a region belongs to one custom resource. Another owner's fleet is refused; an unclaimed
+/// one (made before owners were written) only to a request that may claim it: the Update of the custom
+/// resource whose PhysicalResourceId names it.
+pub fn check_owner(fleet: &FleetName, region: &str, observed: &ObservedFleet, may_claim: bool) -> Result<()> {
+    if let Some(other) = observed.other_owners.first() {
+        return Err(StrataError::NotOwner(format!(
+            "fleet {fleet} in {region} belongs to {other}; give this fleet another FleetName"
+        )));
+    }
+    if observed.has_unclaimed() && !may_claim {
+        return Err(StrataError::NotOwner(format!(
+            "fleet {fleet} in {region} exists without an owner (made before Strata recorded owners): only the \
+             custom resource that made it may take it, by its next Update or Delete; give this fleet another FleetName"
+        )));
+    }
+    Ok(())
+}
+
+/// Fields of existing shards that differ from the spec and that AWS cannot change in place.
+pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<String> {
+    let mut conflicts = Vec::new();
+    for shard in &observed.shards {
+        if let Some(lb) = &shard.load_balancer {
+            if lb.scheme != spec.scheme.as_aws() {
+                conflicts.push(format!("Scheme ({} has {}, spec says {})", lb.name, lb.scheme, spec.scheme.as_aws()));
+            }
+            if lb.vpc_id != spec.vpc_id && !lb.vpc_id.is_empty() {
+                conflicts.push(format!("VpcId ({} is in {}, spec says {})", lb.name, lb.vpc_id, spec.vpc_id));
+            }
+        }
+        if let Some(tg) = &shard.target_group {
+            if tg.target_type != spec.target_type.as_aws() {
+                conflicts.push(format!(
+                    "TargetType ({} is {}, spec says {})",
+                    tg.name,
+                    tg.target_type,
+                    spec.target_type.as_aws()
+                ));
+            }
+            if tg.port != i32::from(spec.target_port) {
+                conflicts.push(format!("TargetPort ({} uses {}, spec says {})", tg.name, tg.port, spec.target_port));
+            }
+        }
+    }
+    conflicts
+}
+
+/// The shards a Create or Update converges: every one not draining, and, up to MinShards, new ones at the
+/// lowest indexes whose names nothing else holds.
+pub fn shards_to_converge(before: &ObservedFleet, min_shards: u8) -> Vec<ShardIndex> {
+    let mut indexes: Vec<ShardIndex> = before.shards.iter().filter(|s| !s.is_draining()).map(|s| s.index).collect();
+    let missing = usize::from(min_shards).saturating_sub(indexes.len());
+    indexes
+        .extend((0..=ShardIndex::MAX).filter_map(ShardIndex::new).filter(|i| before.index_is_free(*i)).take(missing));
+    indexes.sort();
+    indexes.dedup();
+    indexes
+}
+
+/// The ALB ids (the last part of their ARNs) of the fleet's shards and duplicates: a health check's
+/// CallerReference names one.
+pub fn alb_ids_of(fleet: &ObservedFleet) -> Vec<&str> {
+    fleet
+        .shards
+        .iter()
+        .filter_map(|s| s.load_balancer.as_ref())
+        .chain(&fleet.duplicate_load_balancers)
+        .filter_map(|lb| lb.arn.rsplit('/').next())
+        .collect()
+}
+
+/// Leaves out what was made before owners were written (a rollback removes only what its own Create made).
+pub fn keep_only_owned_by(observed: &mut ObservedFleet, owner: &Owner) {
+    let mine = |tags: &Tags| Owner::from_tags(|k| tags.get(k).map(String::as_str)).as_ref() == Some(owner);
+    for shard in &mut observed.shards {
+        shard.load_balancer = shard.load_balancer.take().filter(|lb| mine(&lb.tags));
+        shard.target_group = shard.target_group.take().filter(|tg| mine(&tg.tags));
+    }
+    observed.shards.retain(|s| s.load_balancer.is_some() || s.target_group.is_some());
+    observed.duplicate_load_balancers.retain(|lb| mine(&lb.tags));
+}
+
+/// The records a Delete removes: this region's weighted set and its own latency record (another region's
+/// latency record is that region's stack's).
+pub fn region_records<'a>(observed: &'a ObservedFleet, region: &'a str) -> impl Iterator<Item = &'a OwnedRecord> {
+    observed.records.iter().filter(move |r| r.shard.is_some() || r.region.as_deref() == Some(region))
+}
+
+#[cfg(test)]
+mod tests;

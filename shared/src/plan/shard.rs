@@ -1,0 +1,182 @@
+//! One shard as it should be (`ShardConfig`: from the spec, or cloned from a serving shard so that shards never
+//! drift), and what must change on an existing shard's ALB, target group and HTTPS listener to match it. Pure:
+//! `crate::shard` only carries these changes out.
+
+use crate::attributes::{self, NOT_CLONED_LOAD_BALANCER_KEYS};
+use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
+use crate::names::{Owner, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, TAG_POLICY_PREFIX};
+use crate::spec::FleetSpec;
+
+/// Everything a shard is made of; from the spec (provisioner) or cloned from a serving shard (scaler).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardConfig {
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub scheme: String,
+    pub ip_address_type: String,
+    pub load_balancer_attributes: Tags,
+    /// The default certificate first.
+    pub certificate_arns: Vec<String>,
+    pub ssl_policy: String,
+    pub target_type: String,
+    pub target_port: i32,
+    pub health_check_path: String,
+    pub health_check_interval_seconds: i32,
+    pub healthy_threshold: i32,
+    pub unhealthy_threshold: i32,
+    pub target_group_attributes: Tags,
+    /// Tags for the ALB beyond ownership (full keys): the fleet policy, the trigger that made it.
+    pub load_balancer_tags: Tags,
+    /// The custom resource the fleet belongs to (`None` only for a fleet made before owners were written).
+    pub owner: Option<Owner>,
+}
+
+impl ShardConfig {
+    pub fn from_spec(spec: &FleetSpec, policy_tags: Tags, owner: &Owner) -> Self {
+        let load_balancer_attributes = [
+            ("load_balancing.cross_zone.enabled", "true"),
+            ("routing.http.drop_invalid_header_fields.enabled", "true"),
+        ];
+        let target_group_attributes = [
+            ("deregistration_delay.timeout_seconds", spec.deregistration_delay_seconds.to_string()),
+            ("stickiness.enabled", spec.stickiness.enabled.to_string()),
+            ("stickiness.type", "lb_cookie".to_owned()),
+            ("stickiness.lb_cookie.duration_seconds", spec.stickiness.duration_seconds.to_string()),
+        ];
+        Self {
+            vpc_id: spec.vpc_id.clone(),
+            subnet_ids: spec.subnet_ids.clone(),
+            security_group_ids: spec.security_group_ids.clone(),
+            scheme: spec.scheme.as_aws().to_owned(),
+            ip_address_type: spec.ip_address_type.as_aws().to_owned(),
+            load_balancer_attributes: load_balancer_attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            certificate_arns: vec![spec.certificate_arn.clone()],
+            ssl_policy: spec.ssl_policy.clone(),
+            target_type: spec.target_type.as_aws().to_owned(),
+            target_port: i32::from(spec.target_port),
+            health_check_path: spec.health_check_path.clone(),
+            health_check_interval_seconds: i32::from(spec.health_check_interval_seconds),
+            healthy_threshold: i32::from(spec.healthy_threshold_count),
+            unhealthy_threshold: i32::from(spec.unhealthy_threshold_count),
+            target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            load_balancer_tags: policy_tags,
+            owner: Some(owner.clone()),
+        }
+    }
+}
+
+impl ShardConfig {
+    /// A new shard's configuration, read from a serving shard observed with `Depth::configuration`, so that
+    /// shards never drift: subnets, security groups, scheme, IP type, ALB attributes, certificates (default and
+    /// extra), TLS policy, target group settings and attributes (but not [`NOT_CLONED_LOAD_BALANCER_KEYS`]).
+    pub fn cloned_from(shard: &Shard, load_balancer_tags: Tags, owner: Option<Owner>) -> Option<Self> {
+        let lb = shard.load_balancer.as_ref()?;
+        let tg = shard.target_group.as_ref()?;
+        let https = shard.listeners.iter().find(|l| l.port == 443)?;
+        Some(Self {
+            vpc_id: tg.vpc_id.clone(),
+            subnet_ids: lb.subnet_ids.clone(),
+            security_group_ids: lb.security_group_ids.clone(),
+            scheme: lb.scheme.clone(),
+            ip_address_type: lb.ip_address_type.clone(),
+            load_balancer_attributes: lb
+                .attributes
+                .iter()
+                .filter(|(k, _)| !NOT_CLONED_LOAD_BALANCER_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            certificate_arns: https.certificate_arns.clone(),
+            ssl_policy: https.ssl_policy.clone().unwrap_or_else(|| crate::spec::DEFAULT_SSL_POLICY.to_owned()),
+            target_type: tg.target_type.clone(),
+            target_port: tg.port,
+            health_check_path: tg.health_check_path.clone(),
+            health_check_interval_seconds: tg.health_check_interval_seconds,
+            healthy_threshold: tg.healthy_threshold,
+            unhealthy_threshold: tg.unhealthy_threshold,
+            target_group_attributes: tg.attributes.clone(),
+            load_balancer_tags,
+            owner,
+        })
+    }
+}
+
+/// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
+pub fn drifted(current: &Tags, desired: &Tags) -> bool {
+    desired.iter().any(|(k, v)| current.get(k) != Some(v))
+}
+
+/// A resource found under this shard's name is this shard's only if it carries exactly its marks, its owner's
+/// included (a racing Create of the same fleet name by another stack is not).
+pub fn foreign(tags: &Tags, marks: &Tags) -> bool {
+    drifted(tags, marks) || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
+}
+
+/// AWS's default HTTP health check timeout (5 s) unless the interval is that short: the timeout must be
+/// smaller than the interval (ELBv2 CreateTargetGroup / ModifyTargetGroup), and the interval can be 5 s.
+pub fn health_check_timeout(interval_seconds: i32) -> i32 {
+    (interval_seconds - 1).clamp(2, 5)
+}
+
+/// What an existing target group needs to match its shard's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetGroupChanges {
+    /// The marks, when any is missing or different.
+    pub add_tags: Option<Tags>,
+    /// ModifyTargetGroup with the configuration's health check.
+    pub health_check: bool,
+    pub attributes: Tags,
+}
+
+pub fn target_group_changes(tg: &TargetGroup, config: &ShardConfig, marks: &Tags) -> TargetGroupChanges {
+    TargetGroupChanges {
+        add_tags: drifted(&tg.tags, marks).then(|| marks.clone()),
+        health_check: tg.health_check_path != config.health_check_path
+            || tg.health_check_interval_seconds != config.health_check_interval_seconds
+            || tg.healthy_threshold != config.healthy_threshold
+            || tg.unhealthy_threshold != config.unhealthy_threshold,
+        attributes: attributes::changes(&tg.attributes, &config.target_group_attributes),
+    }
+}
+
+/// What an existing ALB needs to match its shard's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadBalancerChanges {
+    /// The marks and the policy tags, when any is missing or different.
+    pub add_tags: Option<Tags>,
+    /// Policy keys the spec no longer has (an ASG tag removed, a shorter ASG list): they must not be obeyed.
+    pub remove_tag_keys: Vec<String>,
+    pub attributes: Tags,
+}
+
+/// `desired`: the ALB's marks with `config.load_balancer_tags`.
+pub fn load_balancer_changes(lb: &LoadBalancer, config: &ShardConfig, desired: &Tags) -> LoadBalancerChanges {
+    LoadBalancerChanges {
+        add_tags: drifted(&lb.tags, desired).then(|| desired.clone()),
+        remove_tag_keys: lb
+            .tags
+            .keys()
+            .filter(|k| k.starts_with(TAG_POLICY_PREFIX) && !config.load_balancer_tags.contains_key(*k))
+            .cloned()
+            .collect(),
+        attributes: attributes::changes(&lb.attributes, &config.load_balancer_attributes),
+    }
+}
+
+/// Whether the HTTPS listener's policy, default certificate or default action differ from the configuration.
+pub fn https_listener_drifted(https: &Listener, config: &ShardConfig, tg_arn: &str) -> bool {
+    https.ssl_policy.as_deref() != Some(config.ssl_policy.as_str())
+        || https.certificate_arns.first() != config.certificate_arns.first()
+        || https.default_action != format!("forward:{tg_arn}")
+}
+
+/// The configuration's extra certificates the listener does not have yet.
+pub fn missing_certificates<'a>(config: &'a ShardConfig, present: &[String]) -> Vec<&'a String> {
+    config.certificate_arns.iter().skip(1).filter(|arn| !present.contains(arn)).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::Listener;
+use crate::names::{FleetName, Owner, ShardIndex, ownership_marks};
+
+fn tags() -> impl Strategy<Value = Tags> {
+    prop::collection::btree_map("[a-c]{1,2}", "[x-z]{1,2}", 0..4)
+}
+
+fn config(lb_tags: Tags, lb_attributes: Tags, tg_attributes: Tags, interval: i32) -> ShardConfig {
+    let spec = crate::spec::FleetSpec::from_properties(&crate::spec::tests::valid_properties()).unwrap();
+    let owner = Owner { stack_id: "stack".into(), logical_resource_id: "Fleet".into() };
+    let mut config = ShardConfig::from_spec(&spec, lb_tags, &owner);
+    config.load_balancer_attributes = lb_attributes;
+    config.target_group_attributes = tg_attributes;
+    config.health_check_interval_seconds = interval;
+    config
+}
+
+fn marks() -> Tags {
+    let owner = Owner { stack_id: "stack".into(), logical_resource_id: "Fleet".into() };
+    ownership_marks(&FleetName::parse("web").unwrap(), Some(ShardIndex::new(1).unwrap()), Some(&owner))
+}
+
+fn target_group(tags: Tags, attributes: Tags, interval: i32) -> TargetGroup {
+    TargetGroup {
+        arn: "arn:tg".into(),
+        name: "web-s1-tg".into(),
+        target_type: "instance".into(),
+        protocol: "HTTP".into(),
+        port: 80,
+        vpc_id: "vpc-1".into(),
+        health_check_path: "/health".into(),
+        health_check_interval_seconds: interval,
+        healthy_threshold: 3,
+        unhealthy_threshold: 3,
+        load_balancer_arns: Vec::new(),
+        tags,
+        attributes,
+    }
+}
+
+proptest! {
+    /// Carrying out a target group's changes leaves nothing to change: re-running after success is a no-op.
+    #[test]
+    fn target_group_changes_converge(
+        tags in tags(), current in tags(), desired in tags(), interval in 5..300i32, wanted in 5..300i32,
+    ) {
+        let config = config(Tags::new(), Tags::new(), desired, wanted);
+        let mut tg = target_group(tags, current, interval);
+        let changes = target_group_changes(&tg, &config, &marks());
+        prop_assert_eq!(changes.health_check, interval != wanted);
+        if let Some(add) = changes.add_tags { tg.tags.extend(add); }
+        if changes.health_check { tg.health_check_interval_seconds = config.health_check_interval_seconds; }
+        tg.attributes.extend(changes.attributes);
+        prop_assert_eq!(target_group_changes(&tg, &config, &marks()), TargetGroupChanges::default());
+    }
+
+    /// The same for an ALB, policy keys the spec dropped included; keys that are not policy keys are never removed.
+    #[test]
+    fn load_balancer_changes_converge(current_tags in tags(), policy in tags(), current in tags(), desired in tags()) {
+        let policy: Tags = policy.into_iter().map(|(k, v)| (format!("{TAG_POLICY_PREFIX}{k}"), v)).collect();
+        let mut lb_tags = current_tags.clone();
+        lb_tags.insert(format!("{TAG_POLICY_PREFIX}stale"), "1".into());
+        let config = config(policy.clone(), desired, Tags::new(), 15);
+        let mut wanted = marks();
+        wanted.extend(policy);
+        let mut lb = LoadBalancer { tags: lb_tags, attributes: current, ..LoadBalancer::default() };
+        let changes = load_balancer_changes(&lb, &config, &wanted);
+        prop_assert!(changes.remove_tag_keys.iter().all(|k| k.starts_with(TAG_POLICY_PREFIX)));
+        let stale = format!("{TAG_POLICY_PREFIX}stale");
+        prop_assert!(changes.remove_tag_keys.contains(&stale));
+        lb.tags.retain(|k, _| !changes.remove_tag_keys.contains(k));
+        if let Some(add) = changes.add_tags { lb.tags.extend(add); }
+        lb.attributes.extend(changes.attributes);
+        prop_assert_eq!(load_balancer_changes(&lb, &config, &wanted), LoadBalancerChanges::default());
+        for key in current_tags.keys().filter(|k| !k.starts_with(TAG_POLICY_PREFIX)) {
+            prop_assert!(lb.tags.contains_key(key));
+        }
+    }
+}
+
+#[test]
+fn a_resource_under_the_shards_name_with_another_owner_is_foreign() {
+    let marks = marks();
+    assert!(!foreign(&marks, &marks));
+    let mut other = marks.clone();
+    other.insert(TAG_OWNER_STACK.into(), "another-stack".into());
+    assert!(foreign(&other, &marks));
+    let mut unowned = marks.clone();
+    unowned.remove(TAG_OWNER_RESOURCE);
+    assert!(foreign(&unowned, &marks));
+}
+
+#[test]
+fn the_https_listener_drifts_on_policy_default_certificate_or_target() {
+    let config = config(Tags::new(), Tags::new(), Tags::new(), 15);
+    let https = Listener {
+        arn: "arn:l".into(),
+        port: 443,
+        protocol: "HTTPS".into(),
+        ssl_policy: Some(config.ssl_policy.clone()),
+        certificate_arns: config.certificate_arns.clone(),
+        default_action: "forward:arn:tg".into(),
+    };
+    assert!(!https_listener_drifted(&https, &config, "arn:tg"));
+    assert!(https_listener_drifted(&https, &config, "arn:other-tg"));
+    assert!(https_listener_drifted(&Listener { ssl_policy: None, ..https.clone() }, &config, "arn:tg"));
+    let mut two = config.clone();
+    two.certificate_arns.push("arn:extra".into());
+    assert_eq!(missing_certificates(&two, &https.certificate_arns), vec!["arn:extra"]);
+    assert!(missing_certificates(&two, &two.certificate_arns).is_empty());
+}

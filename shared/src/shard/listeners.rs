@@ -1,0 +1,120 @@
+//! A shard's listeners: HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS and forwards to the target group.
+
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use elbv2::types::{
+    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag,
+};
+
+use super::no_resource;
+use crate::aws::elbv2 as read;
+use crate::error::{Result, aws_error};
+use crate::plan::shard::{ShardConfig, https_listener_drifted, missing_certificates};
+
+fn redirect_to_https() -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Redirect)
+        .redirect_config(
+            RedirectActionConfig::builder()
+                .protocol("HTTPS")
+                .port("443")
+                .status_code(RedirectActionStatusCodeEnum::Http301)
+                .build(),
+        )
+        .build()
+}
+
+fn forward_to(tg_arn: &str) -> Action {
+    Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg_arn).build()
+}
+
+/// HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS with the certificate(s) and forwards to the TG.
+/// Listeners carry the ownership tags too, so IAM can scope their changes by tag.
+pub(super) async fn ensure_listeners(
+    client: &elbv2::Client,
+    lb_arn: &str,
+    tg_arn: &str,
+    config: &ShardConfig,
+    tags: &[Tag],
+    known: Option<Vec<crate::model::Listener>>,
+) -> Result<()> {
+    let existing = match known {
+        Some(listeners) => listeners,
+        None => read::listeners_of(client, lb_arn).await?,
+    };
+    let http = async {
+        if existing.iter().any(|l| l.port == 80) {
+            return Ok(());
+        }
+        client
+            .create_listener()
+            .load_balancer_arn(lb_arn)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(redirect_to_https())
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
+        Ok(())
+    };
+    let https = ensure_https_listener(client, lb_arn, tg_arn, config, tags, existing.iter().find(|l| l.port == 443));
+    futures::try_join!(http, https)?;
+    Ok(())
+}
+
+async fn ensure_https_listener(
+    client: &elbv2::Client,
+    lb_arn: &str,
+    tg_arn: &str,
+    config: &ShardConfig,
+    tags: &[Tag],
+    existing: Option<&crate::model::Listener>,
+) -> Result<()> {
+    let default_cert = config.certificate_arns.first().cloned().unwrap_or_default();
+    let (https_arn, present) = match existing {
+        Some(https) => {
+            if https_listener_drifted(https, config, tg_arn) {
+                client
+                    .modify_listener()
+                    .listener_arn(&https.arn)
+                    .ssl_policy(&config.ssl_policy)
+                    .certificates(Certificate::builder().certificate_arn(&default_cert).build())
+                    .default_actions(forward_to(tg_arn))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elbv2", "ModifyListener", e))?;
+            }
+            (https.arn.clone(), https.certificate_arns.clone())
+        }
+        None => {
+            let created = client
+                .create_listener()
+                .load_balancer_arn(lb_arn)
+                .protocol(ProtocolEnum::Https)
+                .port(443)
+                .ssl_policy(&config.ssl_policy)
+                .certificates(Certificate::builder().certificate_arn(&default_cert).build())
+                .default_actions(forward_to(tg_arn))
+                .set_tags(Some(tags.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
+            let arn = created.listeners().first().and_then(|l| l.listener_arn());
+            (arn.ok_or_else(|| no_resource("CreateListener", "HTTPS:443"))?.to_owned(), vec![default_cert])
+        }
+    };
+    let extra: Vec<Certificate> = missing_certificates(config, &present)
+        .into_iter()
+        .map(|arn| Certificate::builder().certificate_arn(arn).build())
+        .collect();
+    if !extra.is_empty() {
+        client
+            .add_listener_certificates()
+            .listener_arn(&https_arn)
+            .set_certificates(Some(extra))
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "AddListenerCertificates", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Building, updating and removing one shard (ALB + listeners + target group). Every step first looks at what
+//! exists, so a retry after a crash or a timeout finishes the shard instead of duplicating it. What a shard
+//! should be, and what differs, is decided in `crate::plan::shard`; this module makes the calls.
+
+mod delete;
+mod listeners;
+mod load_balancer;
+mod target_group;
+
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use elbv2::types::Tag;
+
+use crate::attributes::{self, ALB_DEFAULTS, TARGET_GROUP_DEFAULTS};
+use crate::aws::elbv2 as read;
+use crate::error::{Result, StrataError, aws_error};
+use crate::model::{LoadBalancer, Shard, Tags, TargetGroup};
+use crate::names::{FleetName, ShardIndex, ShardNames, ownership_marks};
+pub use crate::plan::shard::{ShardConfig, health_check_timeout};
+use crate::plan::shard::{foreign, load_balancer_changes, target_group_changes};
+pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_shard, delete_target_group};
+use listeners::ensure_listeners;
+use load_balancer::{create_load_balancer, remove_tags, set_load_balancer_attributes};
+use target_group::{create_target_group, set_target_group_attributes, update_target_group};
+
+pub(crate) fn tags_from(map: &Tags) -> Vec<Tag> {
+    map.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Makes shard `index` match `config`: creates what is missing, updates only what drifted (so re-running after
+/// success makes no change). The TG and the ALB do not depend on each other and are made side by side; the two
+/// listeners follow, side by side too. Returns the shard's ARNs.
+pub async fn ensure_shard(
+    client: &elbv2::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    existing: Option<&Shard>,
+) -> Result<(String, String)> {
+    let made = ensure_shard_resources(client, fleet, index, config, existing).await?;
+    ensure_shard_listeners(client, fleet, index, config, &made, existing).await?;
+    Ok((made.load_balancer.arn, made.target_group.arn))
+}
+
+/// A shard's ALB and target group as they are after `ensure_shard_resources`: what later steps (listeners,
+/// records, alarms) need, without reading them back.
+#[derive(Debug, Clone)]
+pub struct ShardResources {
+    pub load_balancer: LoadBalancer,
+    pub target_group: TargetGroup,
+    /// The ALB was just made: it has no listener yet, and AWS's default attributes.
+    pub fresh_load_balancer: bool,
+    /// The target group was just made, with AWS's default attributes.
+    pub fresh_target_group: bool,
+}
+
+/// The ALB and the target group of shard `index`, side by side: made where missing, their tags and settings
+/// brought to `config` where they drifted.
+pub async fn ensure_shard_resources(
+    client: &elbv2::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    existing: Option<&Shard>,
+) -> Result<ShardResources> {
+    let names = ShardNames::new(fleet, index);
+    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let target_group = async {
+        match existing.and_then(|s| s.target_group.as_ref()) {
+            Some(tg) => {
+                let mut tg = tg.clone();
+                let changes = target_group_changes(&tg, config, &marks);
+                if let Some(tags) = &changes.add_tags {
+                    add_tags(client, &tg.arn, tags).await?;
+                    tg.tags.extend(tags.clone());
+                }
+                if changes.health_check {
+                    update_target_group(client, &tg.arn, config).await?;
+                }
+                set_target_group_attributes(client, &tg.arn, &changes.attributes).await?;
+                Ok(tg)
+            }
+            None => {
+                let tg = create_target_group(client, &names.target_group, config, &marks).await?;
+                verify_marks(client, &tg.arn, &names.target_group, &marks).await?;
+                Ok(tg)
+            }
+        }
+    };
+    let load_balancer = async {
+        let mut desired = marks.clone();
+        desired.extend(config.load_balancer_tags.clone());
+        match existing.and_then(|s| s.load_balancer.as_ref()) {
+            Some(lb) => {
+                let mut lb = lb.clone();
+                let changes = load_balancer_changes(&lb, config, &desired);
+                if let Some(tags) = &changes.add_tags {
+                    add_tags(client, &lb.arn, tags).await?;
+                }
+                remove_tags(client, &lb.arn, &changes.remove_tag_keys).await?;
+                set_load_balancer_attributes(client, &lb.arn, &changes.attributes).await?;
+                lb.tags.retain(|k, _| !changes.remove_tag_keys.contains(k));
+                lb.tags.extend(desired);
+                Ok::<_, StrataError>((lb, false))
+            }
+            None => {
+                let mut lb = create_load_balancer(client, &names.load_balancer, config, &marks).await?;
+                verify_marks(client, &lb.arn, &names.load_balancer, &marks).await?;
+                lb.tags = desired;
+                Ok((lb, true))
+            }
+        }
+    };
+    let (target_group, (load_balancer, fresh_load_balancer)) = futures::try_join!(target_group, load_balancer)?;
+    let fresh_target_group = existing.and_then(|s| s.target_group.as_ref()).is_none();
+    Ok(ShardResources { load_balancer, target_group, fresh_load_balancer, fresh_target_group })
+}
+
+/// Completes a shard whose ALB and target group `made` holds, all side by side: the attributes of a new ALB or
+/// TG (AWS's defaults brought to `config`), and both listeners (a new ALB has none; an observed one brings its
+/// listeners, read again only when not observed).
+pub async fn ensure_shard_listeners(
+    client: &elbv2::Client,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    made: &ShardResources,
+    existing: Option<&Shard>,
+) -> Result<()> {
+    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let known = match (made.fresh_load_balancer, existing) {
+        (true, _) => Some(Vec::new()),
+        (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
+        _ => None,
+    };
+    let (lb, tg) = (&made.load_balancer.arn, &made.target_group.arn);
+    let lb_attributes = async {
+        match made.fresh_load_balancer {
+            true => {
+                let changed =
+                    attributes::changes(&attributes::defaults(ALB_DEFAULTS), &config.load_balancer_attributes);
+                set_load_balancer_attributes(client, lb, &changed).await
+            }
+            false => Ok(()),
+        }
+    };
+    let tg_attributes = async {
+        match made.fresh_target_group {
+            true => {
+                let defaults = attributes::defaults(TARGET_GROUP_DEFAULTS);
+                set_target_group_attributes(
+                    client,
+                    tg,
+                    &attributes::changes(&defaults, &config.target_group_attributes),
+                )
+                .await
+            }
+            false => Ok(()),
+        }
+    };
+    let tags = tags_from(&marks);
+    let listeners = ensure_listeners(client, lb, tg, config, &tags, known);
+    futures::try_join!(lb_attributes, tg_attributes, listeners)?;
+    Ok(())
+}
+
+/// An answer without the resource it is about (AWS always returns it; an empty ARN must never be used).
+pub(crate) fn no_resource(operation: &'static str, name: &str) -> StrataError {
+    StrataError::Aws { service: "elbv2", operation, message: format!("{name}: the answer holds no resource") }
+}
+
+/// A create that names an existing resource answers with it (AWS's idempotency: same name and settings), and a
+/// name alone is never trusted: before anything else is changed, the resource must carry exactly this shard's
+/// marks, its owner's included (a racing Create of the same fleet name by another stack stops here).
+async fn verify_marks(client: &elbv2::Client, arn: &str, name: &str, marks: &Tags) -> Result<()> {
+    let tags = read::tags_of(client, &[arn.to_owned()]).await?.into_iter().next().map(|(_, t)| t).unwrap_or_default();
+    if foreign(&tags, marks) {
+        return Err(StrataError::Refused(format!(
+            "{name} exists and is not this fleet's (its tags are not this shard's): Strata leaves it alone"
+        )));
+    }
+    Ok(())
+}
+
+async fn add_tags(client: &elbv2::Client, arn: &str, tags: &Tags) -> Result<()> {
+    client
+        .add_tags()
+        .resource_arns(arn)
+        .set_tags(Some(tags_from(tags)))
+        .send()
+        .await
+        .map_err(|e| aws_error("elbv2", "AddTags", e))?;
+    Ok(())
+}
