@@ -13,7 +13,6 @@ use strata_core::plan::scale::{ScalePlan, ScaleTrigger, plan_scale};
 use strata_core::plan::weights::{WeightPlan, plan_weights};
 use strata_core::policy::FleetPolicy;
 use strata_core::rebalance::{capacities, imbalance};
-use strata_core::spec::Rebalancing;
 
 #[derive(Debug, Serialize)]
 pub struct ShardRow {
@@ -107,11 +106,7 @@ fn plans(
     alarms_in_alarm: &[String],
 ) -> (Option<WeightPlan>, Option<Vec<(String, ScalePlan)>>) {
     let policy = FleetPolicy::from_tags(&observed.policy_tags());
-    let rebalancing = policy.as_ref().map(|p| p.rebalancing.clone()).unwrap_or(Rebalancing {
-        max_step: 32,
-        hysteresis_percent: 5,
-        initial_weight: 8,
-    });
+    let rebalancing = policy.as_ref().map(|p| p.rebalancing.clone()).unwrap_or_default();
     let weight_plan = plan_weights(&capacities(observed), &rebalancing);
     let Some(policy) = policy else { return (Some(weight_plan), None) };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);

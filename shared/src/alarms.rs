@@ -10,103 +10,77 @@ use futures::future::try_join_all;
 use crate::aws::cloudwatch::alarm_tags;
 use crate::model::Alarm;
 use crate::names::{
-    FleetAlarm, FleetName, MANAGED_BY, Owner, ShardIndex, ShardNames, TAG_FLEET, TAG_MANAGED_BY, may_act_on,
-    ownership_marks, requests_low_alarm,
+    FleetAlarm, FleetName, MANAGED_BY, Owner, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, may_act_on, ownership_marks,
 };
-use crate::plan::alarms::{HIGH_EVALUATION_PERIODS, LOW_EVALUATION_PERIODS, PERIOD_SECONDS, TREAT_MISSING_DATA};
-pub use crate::plan::alarms::{MAX_ALARM_METRICS, high_threshold, load_balancer_dimension, says, summed_low_threshold};
-use crate::spec::Limits;
+use crate::plan::alarms::{AlarmMetric, DesiredAlarm, PERIOD_SECONDS, TREAT_MISSING_DATA};
+pub use crate::plan::alarms::{MAX_ALARM_METRICS, high_threshold, load_balancer_dimension};
 
 /// PutMetricAlarm applies tags only when it creates the alarm; an existing alarm keeps the tags it has.
 fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>) -> Vec<Tag> {
     ownership_marks(fleet, shard, owner).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-fn request_count(lb_arn: &str) -> Metric {
+fn request_count(load_balancer: &str) -> Metric {
     Metric::builder()
         .namespace("AWS/ApplicationELB")
         .metric_name("RequestCount")
-        .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
+        .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer).build())
         .build()
 }
 
-pub async fn put_requests_high(
-    client: &cloudwatch::Client,
-    fleet: &FleetName,
-    index: ShardIndex,
-    lb_arn: &str,
-    limits: &Limits,
-    scaler_arn: Option<&str>,
-    owner: Option<&Owner>,
-) -> Result<()> {
-    client
-        .put_metric_alarm()
-        .alarm_name(ShardNames::new(fleet, index).requests_high_alarm)
-        .alarm_description(format!(
-            "Strata: shard {index} of fleet {fleet} nears its RPS limit; the alb-scaler adds a shard"
-        ))
-        .namespace("AWS/ApplicationELB")
-        .metric_name("RequestCount")
-        .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer_dimension(lb_arn)).build())
-        .statistic(Statistic::Sum)
-        .period(PERIOD_SECONDS)
-        .evaluation_periods(HIGH_EVALUATION_PERIODS)
-        .threshold(high_threshold(limits))
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .treat_missing_data(TREAT_MISSING_DATA)
-        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet, Some(index), owner)))
-        .send()
-        .await
-        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
-    Ok(())
-}
-
-/// The fleet's low-load alarm over the sum of its shards' request counts.
-pub async fn put_requests_low(
-    client: &cloudwatch::Client,
-    fleet: &FleetName,
-    lb_arns: &[String],
-    limits: &Limits,
-    scaler_arn: Option<&str>,
-    owner: Option<&Owner>,
-) -> Result<()> {
-    let mut queries: Vec<MetricDataQuery> = lb_arns
+/// The sum of the ALBs' request counts, as metric math (the low-load alarm).
+fn summed_requests(load_balancers: &[String]) -> Vec<MetricDataQuery> {
+    let mut queries: Vec<MetricDataQuery> = load_balancers
         .iter()
-        .take(MAX_ALARM_METRICS)
         .enumerate()
-        .map(|(i, arn)| {
-            MetricDataQuery::builder()
-                .id(format!("s{i}"))
-                .metric_stat(
-                    MetricStat::builder().metric(request_count(arn)).period(PERIOD_SECONDS).stat("Sum").build(),
-                )
-                .return_data(false)
-                .build()
+        .map(|(i, dimension)| {
+            let stat = MetricStat::builder().metric(request_count(dimension)).period(PERIOD_SECONDS).stat("Sum");
+            MetricDataQuery::builder().id(format!("s{i}")).metric_stat(stat.build()).return_data(false).build()
         })
         .collect();
-    queries.push(
-        MetricDataQuery::builder()
-            .id("total")
-            .expression("SUM(METRICS())")
-            .label("fleet requests")
-            .return_data(true)
-            .build(),
-    );
-    client
+    let total = MetricDataQuery::builder().id("total").expression("SUM(METRICS())").label("fleet requests");
+    queries.push(total.return_data(true).build());
+    queries
+}
+
+/// Writes one alarm as the plan has it (PutMetricAlarm creates or replaces by name).
+pub async fn put_alarm(
+    client: &cloudwatch::Client,
+    fleet: &FleetName,
+    alarm: &DesiredAlarm,
+    owner: Option<&Owner>,
+) -> Result<()> {
+    let comparison = match alarm.above {
+        true => ComparisonOperator::GreaterThanThreshold,
+        false => ComparisonOperator::LessThanThreshold,
+    };
+    let request = client
         .put_metric_alarm()
-        .alarm_name(requests_low_alarm(fleet))
-        .alarm_description(format!("Strata: fleet {fleet} would fit in fewer shards; the alb-scaler drains one"))
-        .set_metrics(Some(queries))
-        .evaluation_periods(LOW_EVALUATION_PERIODS)
-        .threshold(summed_low_threshold(limits, lb_arns.len()))
-        .comparison_operator(ComparisonOperator::LessThanThreshold)
+        .alarm_name(&alarm.name)
+        .alarm_description(&alarm.description)
+        .evaluation_periods(alarm.evaluation_periods)
+        .threshold(alarm.threshold)
+        .comparison_operator(comparison)
         .treat_missing_data(TREAT_MISSING_DATA)
-        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet, None, owner)))
-        .send()
-        .await
-        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
+        .set_alarm_actions(Some(alarm.actions.clone()).filter(|a| !a.is_empty()))
+        .set_tags(Some(tags(fleet, alarm.shard, owner)));
+    let request = match &alarm.metric {
+        AlarmMetric::Requests { load_balancer } => request
+            .namespace("AWS/ApplicationELB")
+            .metric_name("RequestCount")
+            .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer).build())
+            .statistic(Statistic::Sum)
+            .period(PERIOD_SECONDS),
+        AlarmMetric::SummedRequests { load_balancers } => request.set_metrics(Some(summed_requests(load_balancers))),
+        AlarmMetric::NoTargetRoom => request
+            .namespace(crate::telemetry::NAMESPACE)
+            .metric_name("NoTargetRoom")
+            .dimensions(Dimension::builder().name("Function").value("asg-registrar").build())
+            .dimensions(Dimension::builder().name("Fleet").value(fleet.as_str()).build())
+            .statistic(Statistic::Maximum)
+            .period(PERIOD_SECONDS),
+    };
+    request.send().await.map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
     Ok(())
 }
 
@@ -185,37 +159,5 @@ async fn delete_alarms(client: &cloudwatch::Client, names: Vec<String>) -> Resul
             .await
             .map_err(|e| aws_error("cloudwatch", "DeleteAlarms", e))?;
     }
-    Ok(())
-}
-
-/// The fleet's "no target room" alarm: the asg-registrar's `NoTargetRoom` metric above 0 means an ASG found no
-/// shard with room for its targets (partition mode), so the alb-scaler adds one.
-pub async fn put_targets_full(
-    client: &cloudwatch::Client,
-    fleet: &FleetName,
-    scaler_arn: Option<&str>,
-    owner: Option<&Owner>,
-) -> Result<()> {
-    client
-        .put_metric_alarm()
-        .alarm_name(crate::names::targets_full_alarm(fleet))
-        .alarm_description(format!(
-            "Strata: an ASG of fleet {fleet} found no shard with room; the alb-scaler adds a shard"
-        ))
-        .namespace(crate::telemetry::NAMESPACE)
-        .metric_name("NoTargetRoom")
-        .dimensions(Dimension::builder().name("Function").value("asg-registrar").build())
-        .dimensions(Dimension::builder().name("Fleet").value(fleet.as_str()).build())
-        .statistic(Statistic::Maximum)
-        .period(PERIOD_SECONDS)
-        .evaluation_periods(1)
-        .threshold(0.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .treat_missing_data("notBreaching")
-        .set_alarm_actions(scaler_arn.map(|a| vec![a.to_owned()]))
-        .set_tags(Some(tags(fleet, None, owner)))
-        .send()
-        .await
-        .map_err(|e| aws_error("cloudwatch", "PutMetricAlarm", e))?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::dns::{self, FleetHealthCheck, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, Owner, ShardIndex};
-use crate::plan::alarms::{AlarmWrite, alarm_plan};
+use crate::plan::alarms::alarm_writes;
 use crate::plan::guard;
 use crate::plan::health_checks::health_check_plan;
 use crate::plan::records::record_plan;
@@ -103,31 +103,9 @@ async fn ensure_health_checks(
 }
 
 async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &ObservedFleet) -> Result<()> {
-    let limits = &settings.policy.limits;
-    let plan = alarm_plan(settings.fleet, limits, settings.scaler_arn, fleet);
-    let (cloudwatch, scaler_arn, owner) = (&aws.cloudwatch, plan.scaler_arn.as_deref(), settings.owner);
-    try_join_all(plan.writes.iter().map(|write| async move {
-        match write {
-            AlarmWrite::RequestsHigh { shard, load_balancer_arn } => {
-                alarms::put_requests_high(
-                    cloudwatch,
-                    settings.fleet,
-                    *shard,
-                    load_balancer_arn,
-                    limits,
-                    scaler_arn,
-                    owner,
-                )
-                .await
-            }
-            AlarmWrite::RequestsLow { load_balancer_arns } => {
-                alarms::put_requests_low(cloudwatch, settings.fleet, load_balancer_arns, limits, scaler_arn, owner)
-                    .await
-            }
-            AlarmWrite::TargetsFull => alarms::put_targets_full(cloudwatch, settings.fleet, scaler_arn, owner).await,
-        }
-    }))
-    .await?;
+    let writes = alarm_writes(settings.fleet, &settings.policy.limits, settings.scaler_arn, fleet);
+    try_join_all(writes.iter().map(|alarm| alarms::put_alarm(&aws.cloudwatch, settings.fleet, alarm, settings.owner)))
+        .await?;
     Ok(())
 }
 

@@ -54,8 +54,25 @@ pub struct Listener {
     pub ssl_policy: Option<String>,
     /// The default certificate first, then any extra ones.
     pub certificate_arns: Vec<String>,
-    /// `forward:<tg arn>` or `redirect:<protocol>:<port>:<status>`.
-    pub default_action: String,
+    /// `None` when the listener has no default action AWS reported.
+    pub default_action: Option<ListenerAction>,
+}
+
+/// A listener's default action, as far as Strata reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ListenerAction {
+    /// To one target group (a weighted forward to several counts as its first).
+    Forward { target_group_arn: String },
+    /// `None` where AWS keeps the request's own value (`#{protocol}`, `#{port}`).
+    Redirect { protocol: Option<String>, port: Option<String>, status_code: String },
+    /// Any other type (fixed-response, authenticate-…), by name.
+    Other(String),
+}
+
+impl ListenerAction {
+    pub fn forwards_to(&self, target_group_arn: &str) -> bool {
+        matches!(self, Self::Forward { target_group_arn: arn } if arn == target_group_arn)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -89,7 +89,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
     let tags = observed.policy_tags();
     let params = FleetPolicy::from_tags(&tags).map(|p| p.rebalancing).unwrap_or_else(|| {
         warn!(fleet = %fleet, "no complete policy tags on the fleet's ALBs: default rebalancing parameters");
-        Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 }
+        Rebalancing::default()
     });
     let mut plan = plan_weights(&capacities(&observed), &params);
     let proposed: Vec<_> = plan.changes.iter().map(|c| (c.index, c.to)).collect();

@@ -13,17 +13,16 @@ use crate::aws::AwsClients;
 use crate::dns::{self, as_record_set, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet_alongside};
-use crate::model::{ObservedFleet, Shard};
-use crate::names::{
-    FleetAlarm, FleetName, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
-};
+use crate::model::ObservedFleet;
+use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
-use crate::plan::guard;
-use crate::plan::scale::{ScalePlan, ScaleStep, ScaleTrigger, format_rfc3339, plan_scale};
+use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
+use crate::plan::steps::{
+    Drain, Removal, clone_config, drain_of, mark_drained, mark_removed, put_shard, removal_of, served_as,
+};
 use crate::policy::FleetPolicy;
 use crate::shard::{
-    ShardConfig, ShardResources, TargetGroupDeletion, delete_load_balancer, delete_target_group,
-    ensure_shard_listeners, ensure_shard_resources,
+    TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard_listeners, ensure_shard_resources,
 };
 use crate::telemetry::Metrics;
 
@@ -66,7 +65,7 @@ pub async fn scale(
 ) -> Result<ScaleReport> {
     let mut observed = observe_fleet(aws, fleet, trigger).await?;
     if observed.deleting {
-        let plan = ScalePlan { steps: Vec::new(), notes: vec!["the fleet is being deleted: nothing to do".into()] };
+        let plan = ScalePlan { steps: Vec::new(), notes: vec![ScaleNote::BeingDeleted] };
         info!(fleet = %fleet, "the fleet is being deleted: nothing to do");
         return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
     }
@@ -85,10 +84,10 @@ pub async fn scale(
         observed.region_load_balancers,
     );
     for note in &plan.notes {
-        info!(fleet = %fleet, note, "scaler note");
+        info!(fleet = %fleet, note = %note, "scaler note");
     }
     let mut metrics = Metrics::new(&[("Function", "alb-scaler"), ("Fleet", fleet.as_str())]);
-    let limited = plan.notes.iter().any(|n| n.contains("MaxShards") || n.contains("quota"));
+    let limited = plan.notes.iter().any(ScaleNote::is_shard_limit);
     metrics.count("ShardLimitReached", u64::from(limited));
     if limited {
         warn!(fleet = %fleet, "scale-out refused: shard limit reached");
@@ -141,14 +140,12 @@ pub async fn scale(
                 built.push((index, config, made));
             }
             ScaleStep::Drain { index } => {
-                drain(aws, &observed, &policy, index, trigger_id, now).await?;
+                drain(aws, &observed, &policy, &drain_of(&observed, index, trigger_id, now)?).await?;
                 mark_drained(&mut after, index, trigger_id, now);
             }
             ScaleStep::Remove { index } => {
-                remove(aws, &observed, &policy, index).await?;
-                after.shards.retain(|s| s.index != index);
-                after.records.retain(|r| r.shard != Some(index));
-                after.alarms.retain(|a| a.kind != FleetAlarm::RequestsHigh(index));
+                remove(aws, &observed, &policy, &removal_of(&observed, index)).await?;
+                mark_removed(&mut after, index);
             }
         }
     }
@@ -169,11 +166,7 @@ pub async fn scale(
     }
     // Everything around the shards follows from them: attachments, health checks, alarms, records. New shards'
     // listeners are made side by side with them, and the records wait for both.
-    let template = after.shards.iter().find(|s| s.is_serving());
-    let health_check_path =
-        template.and_then(|s| s.target_group.as_ref()).map(|t| t.health_check_path.clone()).unwrap_or_default();
-    let internet_facing =
-        template.and_then(|s| s.load_balancer.as_ref()).is_some_and(|lb| lb.scheme == "internet-facing");
+    let (health_check_path, internet_facing) = served_as(&after);
     let scaler_arn = policy.scaler_function_arn.clone().or_else(|| settings.scaler_arn.clone());
     let fleet_settings = FleetSettings {
         fleet,
@@ -200,97 +193,20 @@ pub async fn scale(
     Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false })
 }
 
-/// The configuration of a shard built by cloning serving shard `from`, with the fleet policy and, on a new
-/// shard, the alarm transition it is made for.
-fn clone_config(
-    observed: &ObservedFleet,
-    policy: &FleetPolicy,
-    step: &ScaleStep,
-    from: ShardIndex,
-    trigger_id: Option<&str>,
-) -> Result<ShardConfig> {
-    let template =
-        observed.shard(from).ok_or_else(|| StrataError::Refused(format!("template shard {from} vanished")))?;
-    let mut tags = policy.to_tags();
-    if let (ScaleStep::Create { .. }, Some(id)) = (step, trigger_id) {
-        tags.insert(TAG_TRIGGER.to_owned(), id.to_owned());
-    }
-    ShardConfig::cloned_from(template, tags, observed.owner.clone())
-        .filter(|_| template.configured)
-        .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))
-}
-
-/// `after` with shard `index` as it was just made or finished.
-fn put_shard(after: &mut ObservedFleet, index: ShardIndex, made: &ShardResources) {
-    let mut shard = after.shard(index).cloned().unwrap_or_else(|| Shard::new(index));
-    shard.load_balancer = Some(made.load_balancer.clone());
-    shard.target_group = Some(made.target_group.clone());
-    shard.health = None;
-    after.shards.retain(|s| s.index != index);
-    after.shards.push(shard);
-    after.shards.sort_by_key(|s| s.index);
-}
-
-/// `after` with shard `index` drained as `drain` left it: marked on its ALB and TG, its records at weight 0.
-fn mark_drained(after: &mut ObservedFleet, index: ShardIndex, trigger_id: Option<&str>, now: i64) {
-    let mut marks = vec![(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))];
-    if let Some(id) = trigger_id {
-        marks.push((TAG_DRAIN_TRIGGER, id.to_owned()));
-    }
-    if let Some(shard) = after.shards.iter_mut().find(|s| s.index == index) {
-        let tag_sets = shard.load_balancer.as_mut().map(|lb| &mut lb.tags).into_iter();
-        for tags in tag_sets.chain(shard.target_group.as_mut().map(|tg| &mut tg.tags)) {
-            tags.extend(marks.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-        }
-    }
-    after.records.iter_mut().filter(|r| r.shard == Some(index)).for_each(|r| r.weight = Some(0));
-}
-
 /// The draining tags first (so a crash in between leaves a shard that every function treats as draining and the
 /// next pass finishes), then weight 0; the wait is counted from this moment.
-async fn drain(
-    aws: &AwsClients,
-    observed: &ObservedFleet,
-    policy: &FleetPolicy,
-    index: ShardIndex,
-    trigger_id: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    // The planner chose this shard through the same guard; checked again where the weight is written.
-    guard::may_drain(observed, index)
-        .map_err(|why| StrataError::Refused(format!("shard {index} not drained: {why}")))?;
-    // The mark goes on the ALB and the TG in one call, so a TG left without its ALB is still known as draining.
-    let shard = observed.shard(index);
-    let marked: Vec<String> = shard
-        .and_then(|s| s.load_balancer.as_ref())
-        .map(|lb| lb.arn.clone())
-        .into_iter()
-        .chain(shard.and_then(|s| s.target_group.as_ref()).map(|tg| tg.arn.clone()))
-        .collect();
-    if !marked.is_empty() {
-        let mut tags = vec![(TAG_STATE, STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE, format_rfc3339(now))];
-        if let Some(id) = trigger_id {
-            tags.push((TAG_DRAIN_TRIGGER, id.to_owned()));
-        }
-        let tags = tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy, drain: &Drain) -> Result<()> {
+    if !drain.marked.is_empty() {
+        let tags = drain.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         aws.elbv2
             .add_tags()
-            .set_resource_arns(Some(marked))
+            .set_resource_arns(Some(drain.marked.clone()))
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| aws_error("elbv2", "AddTags", e))?;
     }
-    let zeroed: Vec<_> = observed
-        .records
-        .iter()
-        .filter(|r| r.shard == Some(index) && r.weight != Some(0))
-        .map(|r| {
-            let mut record = r.clone();
-            record.weight = Some(0);
-            (ChangeAction::Upsert, as_record_set(&record))
-        })
-        .collect();
+    let zeroed: Vec<_> = drain.zeroed.iter().map(|r| (ChangeAction::Upsert, as_record_set(r))).collect();
     if !zeroed.is_empty() {
         change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, &aws.region, zeroed).await?;
     }
@@ -298,45 +214,32 @@ async fn drain(
 }
 
 /// Record → health check → alarm → ASG attachments → listeners → ALB → TG, tolerant of what is gone.
-async fn remove(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy, index: ShardIndex) -> Result<()> {
+async fn remove(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy, removal: &Removal) -> Result<()> {
     let fleet = &observed.fleet;
-    let records: Vec<_> = observed
-        .records
-        .iter()
-        .filter(|r| r.shard == Some(index))
-        .map(|r| (ChangeAction::Delete, as_record_set(r)))
-        .collect();
+    let records: Vec<_> = removal.records.iter().map(|r| (ChangeAction::Delete, as_record_set(r))).collect();
     if !records.is_empty() {
         change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, fleet, &aws.region, records).await?;
     }
-    let Some(shard) = observed.shard(index) else { return Ok(()) };
-    if let Some(lb) = &shard.load_balancer {
-        let alb_id = lb.arn.rsplit('/').next().unwrap_or_default();
-        let checks: Vec<_> = dns::fleet_health_checks(&aws.route53, fleet)
-            .await?
-            .into_iter()
-            .filter(|c| c.shard == index && c.alb_id == alb_id)
-            .collect();
+    if let Some(alb_id) = &removal.alb_id {
+        let checks = dns::fleet_health_checks(&aws.route53, fleet).await?;
+        let checks = checks.into_iter().filter(|c| c.shard == removal.index && c.alb_id == *alb_id).collect();
         let owner = observed.owner.as_ref();
-        for check in dns::owned_health_checks(&aws.route53, fleet, checks, owner, true, &[alb_id]).await? {
+        for check in dns::owned_health_checks(&aws.route53, fleet, checks, owner, true, &[alb_id.as_str()]).await? {
             dns::delete_health_check(&aws.route53, &check.id).await?;
         }
     }
-    let alarm: Vec<_> = observed.alarms.iter().filter(|a| a.kind == FleetAlarm::RequestsHigh(index)).cloned().collect();
-    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &alarm, observed.owner.as_ref(), true).await?;
-    if let Some(tg) = &shard.target_group {
-        for asg in observed.asgs.iter().filter(|a| a.target_group_arns.contains(&tg.arn)) {
-            detach(&aws.autoscaling, &asg.name, std::slice::from_ref(&tg.arn)).await?;
-        }
+    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &removal.alarms, observed.owner.as_ref(), true).await?;
+    for (asg, tg) in &removal.detach {
+        detach(&aws.autoscaling, asg, std::slice::from_ref(tg)).await?;
     }
-    if let Some(lb) = &shard.load_balancer {
-        delete_load_balancer(&aws.elbv2, &lb.arn).await?;
+    if let Some(lb) = &removal.load_balancer_arn {
+        delete_load_balancer(&aws.elbv2, lb).await?;
     }
-    if let Some(tg) = &shard.target_group
-        && delete_target_group(&aws.elbv2, &tg.arn).await? == TargetGroupDeletion::StillInUse
+    if let Some((arn, name)) = &removal.target_group
+        && delete_target_group(&aws.elbv2, arn).await? == TargetGroupDeletion::StillInUse
     {
         // Marked draining like its ALB was: the next pass removes it, never rebuilds it.
-        warn!(fleet = %fleet, shard = %index, target_group = %tg.name, "target group still in use after its ALB's deletion: left for the next pass");
+        warn!(fleet = %fleet, shard = %removal.index, target_group = %name, "target group still in use after its ALB's deletion: left for the next pass");
     }
     Ok(())
 }

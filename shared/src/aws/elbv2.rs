@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 
 use crate::aws::batches;
 use crate::error::{Result, aws_error};
-use crate::model::{Listener, LoadBalancer, Tags, TargetGroup, TargetHealthCount};
+use crate::model::{Listener, ListenerAction, LoadBalancer, Tags, TargetGroup, TargetHealthCount};
 
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
 pub const DESCRIBE_BATCH: usize = 20;
@@ -178,7 +178,7 @@ pub(crate) fn target_group(tg: &types::TargetGroup) -> TargetGroup {
 }
 
 fn listener(l: &types::Listener) -> Listener {
-    let default_action = l.default_actions().first().map(action_summary).unwrap_or_default();
+    let default_action = l.default_actions().first().and_then(action_of);
     Listener {
         arn: l.listener_arn().unwrap_or_default().to_owned(),
         port: l.port().unwrap_or_default(),
@@ -189,27 +189,21 @@ fn listener(l: &types::Listener) -> Listener {
     }
 }
 
-fn action_summary(action: &types::Action) -> String {
-    match action.r#type() {
-        Some(ActionTypeEnum::Forward) => {
-            let tg = action.target_group_arn().map(str::to_owned).or_else(|| {
-                action
-                    .forward_config()
-                    .and_then(|f| f.target_groups().first())
-                    .and_then(|t| t.target_group_arn().map(str::to_owned))
-            });
-            format!("forward:{}", tg.unwrap_or_default())
+fn action_of(action: &types::Action) -> Option<ListenerAction> {
+    Some(match action.r#type()? {
+        ActionTypeEnum::Forward => {
+            let weighted = action.forward_config().and_then(|f| f.target_groups().first());
+            let arn = action.target_group_arn().or_else(|| weighted.and_then(|t| t.target_group_arn()))?;
+            ListenerAction::Forward { target_group_arn: arn.to_owned() }
         }
-        Some(ActionTypeEnum::Redirect) => {
+        ActionTypeEnum::Redirect => {
             let r = action.redirect_config();
-            format!(
-                "redirect:{}:{}:{}",
-                r.and_then(|r| r.protocol()).unwrap_or("#{protocol}"),
-                r.and_then(|r| r.port()).unwrap_or("#{port}"),
-                r.and_then(|r| r.status_code()).map(|s| s.as_str()).unwrap_or("")
-            )
+            ListenerAction::Redirect {
+                protocol: r.and_then(|r| r.protocol()).map(str::to_owned),
+                port: r.and_then(|r| r.port()).map(str::to_owned),
+                status_code: r.and_then(|r| r.status_code()).map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            }
         }
-        Some(other) => other.as_str().to_owned(),
-        None => String::new(),
-    }
+        other => ListenerAction::Other(other.as_str().to_owned()),
+    })
 }

@@ -13,20 +13,6 @@ pub const HIGH_EVALUATION_PERIODS: i32 = 3;
 pub const LOW_EVALUATION_PERIODS: i32 = 15;
 pub const TREAT_MISSING_DATA: &str = "notBreaching";
 
-/// Whether `alarm` already says what a put would write (beyond its name and metrics): a threshold within rounding
-/// (beyond 10 shards the low one is not a whole number), the actions, the evaluation and comparison.
-pub fn says(alarm: &Alarm, threshold: f64, actions: &[String], high: bool) -> bool {
-    let (periods, comparison) = match high {
-        true => (HIGH_EVALUATION_PERIODS, "GreaterThanThreshold"),
-        false => (LOW_EVALUATION_PERIODS, "LessThanThreshold"),
-    };
-    alarm.threshold.is_some_and(|t| (t - threshold).abs() <= 1e-6 * threshold.abs().max(1.0))
-        && alarm.alarm_actions == actions
-        && alarm.evaluation_periods == Some(periods)
-        && alarm.comparison_operator.as_deref() == Some(comparison)
-        && alarm.treat_missing_data.as_deref() == Some(TREAT_MISSING_DATA)
-}
-
 /// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
 pub fn load_balancer_dimension(lb_arn: &str) -> String {
     lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
@@ -57,61 +43,128 @@ pub fn summed_low_threshold(limits: &Limits, shards: usize) -> f64 {
     low_threshold(limits, shards) * shards.min(MAX_ALARM_METRICS) as f64 / shards as f64
 }
 
-/// An alarm to (re)write with PutMetricAlarm.
+/// What an alarm watches.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AlarmWrite {
-    RequestsHigh {
-        shard: ShardIndex,
-        load_balancer_arn: String,
-    },
-    /// Sums the first [`MAX_ALARM_METRICS`] ALBs; the threshold follows the number of serving shards.
-    RequestsLow {
-        load_balancer_arns: Vec<String>,
-    },
-    TargetsFull,
+pub enum AlarmMetric {
+    /// `AWS/ApplicationELB` `RequestCount` (Sum a minute) of one ALB, by its `LoadBalancer` dimension.
+    Requests { load_balancer: String },
+    /// Metric math: the sum of the `RequestCount` of these ALBs (at most [`MAX_ALARM_METRICS`]).
+    SummedRequests { load_balancers: Vec<String> },
+    /// The asg-registrar's `NoTargetRoom` for the fleet (Maximum a minute).
+    NoTargetRoom,
 }
 
-/// The alarms to write and the action they carry.
+/// A fleet alarm as PutMetricAlarm writes it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AlarmPlan {
-    pub scaler_arn: Option<String>,
-    pub writes: Vec<AlarmWrite>,
+pub struct DesiredAlarm {
+    pub name: String,
+    pub description: String,
+    /// Per-shard alarms also carry the `strata:shard` tag.
+    pub shard: Option<ShardIndex>,
+    pub metric: AlarmMetric,
+    pub evaluation_periods: i32,
+    pub threshold: f64,
+    /// Fires above the threshold; otherwise below it.
+    pub above: bool,
+    pub actions: Vec<String>,
 }
 
-/// Every alarm of the serving shards that does not already say what it should. Without a scaler ARN (from the
-/// spec or the environment) the actions the alarms already have are kept rather than rewritten empty, which
-/// would silently stop scaling.
-pub fn alarm_plan(fleet: &FleetName, limits: &Limits, scaler_arn: Option<&str>, observed: &ObservedFleet) -> AlarmPlan {
+impl DesiredAlarm {
+    pub fn comparison(&self) -> &'static str {
+        if self.above { "GreaterThanThreshold" } else { "LessThanThreshold" }
+    }
+
+    /// Whether `alarm` already is this one: a threshold within rounding (beyond 10 shards the low one is not a
+    /// whole number), the actions, the metric, the evaluation and comparison.
+    pub fn is_met_by(&self, alarm: &Alarm) -> bool {
+        let metric = match &self.metric {
+            AlarmMetric::Requests { load_balancer } => alarm.load_balancer.as_ref() == Some(load_balancer),
+            AlarmMetric::SummedRequests { load_balancers } => alarm.summed_load_balancers == *load_balancers,
+            AlarmMetric::NoTargetRoom => alarm.load_balancer.is_none() && alarm.summed_load_balancers.is_empty(),
+        };
+        alarm.name == self.name
+            && metric
+            && alarm.threshold.is_some_and(|t| (t - self.threshold).abs() <= 1e-6 * self.threshold.abs().max(1.0))
+            && alarm.alarm_actions == self.actions
+            && alarm.evaluation_periods == Some(self.evaluation_periods)
+            && alarm.comparison_operator.as_deref() == Some(self.comparison())
+            && alarm.treat_missing_data.as_deref() == Some(TREAT_MISSING_DATA)
+    }
+}
+
+/// The fleet's alarms as they should be for its serving ALBs (by shard), acting on `actions`.
+pub fn desired_alarms(
+    fleet: &FleetName,
+    limits: &Limits,
+    actions: &[String],
+    serving: &[(ShardIndex, String)],
+) -> Vec<DesiredAlarm> {
+    let alarm = |name, description, shard, metric, evaluation_periods, threshold, above| DesiredAlarm {
+        name,
+        description,
+        shard,
+        metric,
+        evaluation_periods,
+        threshold,
+        above,
+        actions: actions.to_vec(),
+    };
+    let mut out: Vec<DesiredAlarm> = serving
+        .iter()
+        .map(|(index, arn)| {
+            alarm(
+                ShardNames::new(fleet, *index).requests_high_alarm,
+                format!("Strata: shard {index} of fleet {fleet} nears its RPS limit; the alb-scaler adds a shard"),
+                Some(*index),
+                AlarmMetric::Requests { load_balancer: load_balancer_dimension(arn) },
+                HIGH_EVALUATION_PERIODS,
+                high_threshold(limits),
+                true,
+            )
+        })
+        .collect();
+    let summed = serving.iter().take(MAX_ALARM_METRICS).map(|(_, arn)| load_balancer_dimension(arn)).collect();
+    out.push(alarm(
+        requests_low_alarm(fleet),
+        format!("Strata: fleet {fleet} would fit in fewer shards; the alb-scaler drains one"),
+        None,
+        AlarmMetric::SummedRequests { load_balancers: summed },
+        LOW_EVALUATION_PERIODS,
+        summed_low_threshold(limits, serving.len()),
+        false,
+    ));
+    out.push(alarm(
+        targets_full_alarm(fleet),
+        format!("Strata: an ASG of fleet {fleet} found no shard with room; the alb-scaler adds a shard"),
+        None,
+        AlarmMetric::NoTargetRoom,
+        1,
+        0.0,
+        true,
+    ));
+    out
+}
+
+/// The alarms to write: those of the serving shards that the observed ones are not already. Without a scaler ARN
+/// (from the spec or the environment) the actions the alarms already have are kept rather than rewritten empty,
+/// which would silently stop scaling.
+pub fn alarm_writes(
+    fleet: &FleetName,
+    limits: &Limits,
+    scaler_arn: Option<&str>,
+    observed: &ObservedFleet,
+) -> Vec<DesiredAlarm> {
     let kept = observed.alarms.iter().find_map(|a| a.alarm_actions.first().cloned());
-    let scaler_arn = scaler_arn.map(str::to_owned).or(kept);
-    let actions: Vec<String> = scaler_arn.iter().cloned().collect();
-    let named = |name: String| observed.alarms.iter().filter(move |a| a.name == name);
+    let actions: Vec<String> = scaler_arn.map(str::to_owned).or(kept).into_iter().collect();
     let serving: Vec<(ShardIndex, String)> = observed
         .shards
         .iter()
         .filter(|s| s.is_serving())
         .filter_map(|s| Some((s.index, s.load_balancer.as_ref()?.arn.clone())))
         .collect();
-    let high = high_threshold(limits);
-    let mut writes: Vec<AlarmWrite> = serving
-        .iter()
-        .filter(|(index, arn)| {
-            let dimension = Some(load_balancer_dimension(arn));
-            !named(ShardNames::new(fleet, *index).requests_high_alarm)
-                .any(|a| says(a, high, &actions, true) && a.load_balancer == dimension)
-        })
-        .map(|(shard, arn)| AlarmWrite::RequestsHigh { shard: *shard, load_balancer_arn: arn.clone() })
-        .collect();
-    let arns: Vec<String> = serving.into_iter().map(|(_, arn)| arn).collect();
-    let summed: Vec<String> = arns.iter().take(MAX_ALARM_METRICS).map(|arn| load_balancer_dimension(arn)).collect();
-    let low = summed_low_threshold(limits, arns.len());
-    if !named(requests_low_alarm(fleet)).any(|a| says(a, low, &actions, false) && a.summed_load_balancers == summed) {
-        writes.push(AlarmWrite::RequestsLow { load_balancer_arns: arns });
-    }
-    if !named(targets_full_alarm(fleet)).any(|a| a.threshold == Some(0.0) && a.alarm_actions == actions) {
-        writes.push(AlarmWrite::TargetsFull);
-    }
-    AlarmPlan { scaler_arn, writes }
+    let mut desired = desired_alarms(fleet, limits, &actions, &serving);
+    desired.retain(|d| !observed.alarms.iter().any(|a| d.is_met_by(a)));
+    desired
 }
 
 #[cfg(test)]

@@ -7,4 +7,5 @@ pub mod provision;
 pub mod records;
 pub mod scale;
 pub mod shard;
+pub mod steps;
 pub mod weights;

@@ -36,7 +36,76 @@ pub enum ScaleStep {
 pub struct ScalePlan {
     pub steps: Vec<ScaleStep>,
     /// Why nothing (more) is done: a limit reached, nothing to drain, ...
-    pub notes: Vec<String>,
+    pub notes: Vec<ScaleNote>,
+}
+
+/// Why a plan does less than its trigger asked; written as a sentence (logs, reports, `strata status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScaleNote {
+    /// The weight guard keeps a drained shard (its reason).
+    Kept {
+        index: ShardIndex,
+        why: String,
+    },
+    Draining {
+        index: ShardIndex,
+        seconds_left: i64,
+    },
+    NoTemplate,
+    AlreadyAdded,
+    BeingBuilt,
+    MaxShards(u8),
+    RegionQuota {
+        load_balancers: usize,
+    },
+    NoFreeIndex,
+    AlreadyDrained,
+    AtMinShards {
+        serving: usize,
+        floor: usize,
+    },
+    NotDrained(String),
+    NothingToDrain,
+    BeingDeleted,
+}
+
+impl ScaleNote {
+    /// A scale-out refused by a shard limit (MaxShards or the region's load balancer quota).
+    pub fn is_shard_limit(&self) -> bool {
+        matches!(self, Self::MaxShards(_) | Self::RegionQuota { .. })
+    }
+}
+
+impl std::fmt::Display for ScaleNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kept { index, why } => write!(f, "shard {index} is kept: {why}"),
+            Self::Draining { index, seconds_left } => write!(f, "shard {index} drains until {seconds_left}s from now"),
+            Self::NoTemplate => {
+                f.write_str("no complete serving shard to clone: the provisioner must build shard 0 first")
+            }
+            Self::AlreadyAdded => f.write_str("this alarm transition already added a shard: nothing more"),
+            Self::BeingBuilt => f.write_str("a shard is being built: finishing it instead of adding another"),
+            Self::MaxShards(max) => write!(f, "MaxShards ({max}) reached: no new shard"),
+            Self::RegionQuota { load_balancers } => {
+                write!(f, "the region holds {load_balancers} load balancers (quota 50): no new shard")
+            }
+            Self::NoFreeIndex => f.write_str("every shard index is in use"),
+            Self::AlreadyDrained => f.write_str("this alarm transition already drained a shard: nothing more"),
+            Self::AtMinShards { serving, floor } => {
+                write!(f, "{serving} serving shard(s), MinShards {floor}: never remove the last serving shards")
+            }
+            Self::NotDrained(why) => write!(f, "no shard drained: {why}"),
+            Self::NothingToDrain => f.write_str("no serving shard with weight to drain"),
+            Self::BeingDeleted => f.write_str("the fleet is being deleted: nothing to do"),
+        }
+    }
+}
+
+impl Serialize for ScaleNote {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Seconds to wait after a shard's weight went to 0 before deleting it: clients may hold the old DNS answer
@@ -91,10 +160,10 @@ pub fn plan_scale(
             _ if still_weighted => plan.steps.push(ScaleStep::Drain { index: shard.index }),
             Some(since) if now >= since + wait => match guard::may_remove(fleet, shard.index) {
                 Ok(()) => plan.steps.push(ScaleStep::Remove { index: shard.index }),
-                Err(why) => plan.notes.push(format!("shard {} is kept: {why}", shard.index)),
+                Err(why) => plan.notes.push(ScaleNote::Kept { index: shard.index, why: why.to_string() }),
             },
             Some(since) => {
-                plan.notes.push(format!("shard {} drains until {}s from now", shard.index, since + wait - now))
+                plan.notes.push(ScaleNote::Draining { index: shard.index, seconds_left: since + wait - now })
             }
             // Drained by hand without a time: stamp it now, so it waits like any other drain.
             None => plan.steps.push(ScaleStep::Drain { index: shard.index }),
@@ -103,23 +172,22 @@ pub fn plan_scale(
     match trigger {
         ScaleTrigger::Out => {
             let Some(from) = template else {
-                plan.notes.push("no complete serving shard to clone: the provisioner must build shard 0 first".into());
+                plan.notes.push(ScaleNote::NoTemplate);
                 return plan;
             };
             if handled {
-                plan.notes.push("this alarm transition already added a shard: nothing more".into());
+                plan.notes.push(ScaleNote::AlreadyAdded);
             } else if !half_built.is_empty() {
-                plan.notes.push("a shard is being built: finishing it instead of adding another".into());
+                plan.notes.push(ScaleNote::BeingBuilt);
             } else if serving.len() >= usize::from(policy.limits.max_shards) {
-                plan.notes.push(format!("MaxShards ({}) reached: no new shard", policy.limits.max_shards));
+                plan.notes.push(ScaleNote::MaxShards(policy.limits.max_shards));
             } else if region_load_balancers >= usize::from(ALB_QUOTA_PER_REGION) {
-                plan.notes
-                    .push(format!("the region holds {region_load_balancers} load balancers (quota 50): no new shard"));
+                plan.notes.push(ScaleNote::RegionQuota { load_balancers: region_load_balancers });
             } else {
                 let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.index_is_free(*i));
                 match index {
                     Some(index) => plan.steps.push(ScaleStep::Create { index, from }),
-                    None => plan.notes.push("every shard index is in use".into()),
+                    None => plan.notes.push(ScaleNote::NoFreeIndex),
                 }
             }
         }
@@ -127,20 +195,17 @@ pub fn plan_scale(
             let floor = usize::from(policy.limits.min_shards.max(1));
             let weighted = |i: &ShardIndex| fleet.weighted_record(*i).and_then(|r| r.weight).unwrap_or(0) > 0;
             if drained_by_this {
-                plan.notes.push("this alarm transition already drained a shard: nothing more".into());
+                plan.notes.push(ScaleNote::AlreadyDrained);
             } else if serving.len() <= floor {
-                plan.notes.push(format!(
-                    "{} serving shard(s), MinShards {floor}: never remove the last serving shards",
-                    serving.len()
-                ));
+                plan.notes.push(ScaleNote::AtMinShards { serving: serving.len(), floor });
             } else {
                 let candidates: Vec<ShardIndex> =
                     serving.iter().rev().copied().filter(|i| weighted(i) && complete(*i)).collect();
                 match candidates.iter().find(|i| guard::may_drain(fleet, **i).is_ok()) {
                     Some(index) => plan.steps.push(ScaleStep::Drain { index: *index }),
                     None => match candidates.first().map(|i| guard::may_drain(fleet, *i)) {
-                        Some(Err(why)) => plan.notes.push(format!("no shard drained: {why}")),
-                        _ => plan.notes.push("no serving shard with weight to drain".into()),
+                        Some(Err(why)) => plan.notes.push(ScaleNote::NotDrained(why.to_string())),
+                        _ => plan.notes.push(ScaleNote::NothingToDrain),
                     },
                 }
             }

@@ -104,6 +104,18 @@ impl ShardConfig {
     }
 }
 
+/// A shard's ALB and target group as they are after `ensure_shard_resources`: what later steps (listeners,
+/// records, alarms) need, without reading them back.
+#[derive(Debug, Clone)]
+pub struct ShardResources {
+    pub load_balancer: LoadBalancer,
+    pub target_group: TargetGroup,
+    /// The ALB was just made: it has no listener yet, and AWS's default attributes.
+    pub fresh_load_balancer: bool,
+    /// The target group was just made, with AWS's default attributes.
+    pub fresh_target_group: bool,
+}
+
 /// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
 pub fn drifted(current: &Tags, desired: &Tags) -> bool {
     desired.iter().any(|(k, v)| current.get(k) != Some(v))
@@ -170,7 +182,7 @@ pub fn load_balancer_changes(lb: &LoadBalancer, config: &ShardConfig, desired: &
 pub fn https_listener_drifted(https: &Listener, config: &ShardConfig, tg_arn: &str) -> bool {
     https.ssl_policy.as_deref() != Some(config.ssl_policy.as_str())
         || https.certificate_arns.first() != config.certificate_arns.first()
-        || https.default_action != format!("forward:{tg_arn}")
+        || !https.default_action.as_ref().is_some_and(|a| a.forwards_to(tg_arn))
 }
 
 /// The configuration's extra certificates the listener does not have yet.

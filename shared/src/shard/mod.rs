@@ -13,9 +13,9 @@ use elbv2::types::Tag;
 use crate::attributes::{self, ALB_DEFAULTS, TARGET_GROUP_DEFAULTS};
 use crate::aws::elbv2 as read;
 use crate::error::{Result, StrataError, aws_error};
-use crate::model::{LoadBalancer, Shard, Tags, TargetGroup};
+use crate::model::{Shard, Tags};
 use crate::names::{FleetName, ShardIndex, ShardNames, ownership_marks};
-pub use crate::plan::shard::{ShardConfig, health_check_timeout};
+pub use crate::plan::shard::{ShardConfig, ShardResources, health_check_timeout};
 use crate::plan::shard::{foreign, load_balancer_changes, target_group_changes};
 pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_shard, delete_target_group};
 use listeners::ensure_listeners;
@@ -39,18 +39,6 @@ pub async fn ensure_shard(
     let made = ensure_shard_resources(client, fleet, index, config, existing).await?;
     ensure_shard_listeners(client, fleet, index, config, &made, existing).await?;
     Ok((made.load_balancer.arn, made.target_group.arn))
-}
-
-/// A shard's ALB and target group as they are after `ensure_shard_resources`: what later steps (listeners,
-/// records, alarms) need, without reading them back.
-#[derive(Debug, Clone)]
-pub struct ShardResources {
-    pub load_balancer: LoadBalancer,
-    pub target_group: TargetGroup,
-    /// The ALB was just made: it has no listener yet, and AWS's default attributes.
-    pub fresh_load_balancer: bool,
-    /// The target group was just made, with AWS's default attributes.
-    pub fresh_target_group: bool,
 }
 
 /// The ALB and the target group of shard `index`, side by side: made where missing, their tags and settings

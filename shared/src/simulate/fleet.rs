@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Listener, LoadBalancer, ObservedFleet, OwnedRecord, Shard, TargetGroup, TargetHealthCount};
+use crate::model::{
+    Listener, ListenerAction, LoadBalancer, ObservedFleet, OwnedRecord, Shard, TargetGroup, TargetHealthCount,
+};
 use crate::names::{
     FleetName, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
 };
@@ -133,7 +135,7 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
         protocol: protocol.into(),
         ssl_policy: None,
         certificate_arns: Vec::new(),
-        default_action: format!("forward:{}", target_group.arn),
+        default_action: Some(ListenerAction::Forward { target_group_arn: target_group.arn.clone() }),
     };
     let healthy = if shard.is_active(minute) { healthy_targets } else { 0 };
     Shard {

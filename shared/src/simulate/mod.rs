@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::alarms::{high_threshold, summed_low_threshold};
 use crate::names::{FleetName, ShardIndex, requests_low_alarm};
+use crate::plan::alarms::{high_threshold, summed_low_threshold};
 use crate::plan::guard;
 use crate::plan::scale::{ScaleStep, ScaleTrigger, plan_scale};
 use crate::plan::weights::{MAX_WEIGHT, WeightChange, plan_weights};
@@ -302,7 +302,7 @@ impl<'a> Run<'a> {
         let plan = plan_scale(&seen, self.policy, trigger, id, now, ttl, region);
         if trigger != ScaleTrigger::Tidy {
             for note in plan.notes {
-                self.event(minute, Event::ScalerNote { note });
+                self.event(minute, Event::ScalerNote { note: note.to_string() });
             }
         }
         for step in plan.steps {

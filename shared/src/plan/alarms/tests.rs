@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::names::{FleetAlarm, parse_alarm_name};
+use crate::names::parse_alarm_name;
 use crate::plan::scale::tests::{fleet, shard};
 
 fn limits() -> Limits {
@@ -25,35 +25,23 @@ fn thresholds_follow_the_limits_and_the_low_one_scales_with_the_shards_summed() 
 }
 
 /// The alarm as AWS would hold it after the write (what `observe` reads back).
-fn written(fleet_name: &FleetName, limits: &Limits, write: &AlarmWrite, actions: &[String], shards: usize) -> Alarm {
-    let (name, threshold, high, load_balancer, summed) = match write {
-        AlarmWrite::RequestsHigh { shard, load_balancer_arn } => (
-            ShardNames::new(fleet_name, *shard).requests_high_alarm,
-            high_threshold(limits),
-            true,
-            Some(load_balancer_dimension(load_balancer_arn)),
-            Vec::new(),
-        ),
-        AlarmWrite::RequestsLow { load_balancer_arns } => (
-            requests_low_alarm(fleet_name),
-            summed_low_threshold(limits, shards),
-            false,
-            None,
-            load_balancer_arns.iter().take(MAX_ALARM_METRICS).map(|a| load_balancer_dimension(a)).collect(),
-        ),
-        AlarmWrite::TargetsFull => (targets_full_alarm(fleet_name), 0.0, true, None, Vec::new()),
+fn written(fleet_name: &FleetName, desired: &DesiredAlarm) -> Alarm {
+    let (load_balancer, summed) = match &desired.metric {
+        AlarmMetric::Requests { load_balancer } => (Some(load_balancer.clone()), Vec::new()),
+        AlarmMetric::SummedRequests { load_balancers } => (None, load_balancers.clone()),
+        AlarmMetric::NoTargetRoom => (None, Vec::new()),
     };
     Alarm {
-        kind: parse_alarm_name(fleet_name, &name).unwrap_or(FleetAlarm::TargetsFull),
-        name,
+        kind: parse_alarm_name(fleet_name, &desired.name).expect("a fleet alarm's name"),
+        name: desired.name.clone(),
         alarm_arn: String::new(),
         state: "OK".into(),
-        threshold: Some(threshold),
-        alarm_actions: actions.to_vec(),
+        threshold: Some(desired.threshold),
+        alarm_actions: desired.actions.clone(),
         load_balancer,
         summed_load_balancers: summed,
-        evaluation_periods: Some(if high { HIGH_EVALUATION_PERIODS } else { LOW_EVALUATION_PERIODS }),
-        comparison_operator: Some(if high { "GreaterThanThreshold" } else { "LessThanThreshold" }.into()),
+        evaluation_periods: Some(desired.evaluation_periods),
+        comparison_operator: Some(desired.comparison().into()),
         treat_missing_data: Some(TREAT_MISSING_DATA.into()),
     }
 }
@@ -66,17 +54,18 @@ proptest! {
         let mut observed = fleet((0..shards).map(|i| shard(i, 10, false, None)).collect());
         let limits = Limits { requests_per_second_per_shard: rps, ..limits() };
         let scaler = with_scaler.then_some("arn:aws:lambda:us-east-1:1:function:scaler");
-        let plan = alarm_plan(&observed.fleet, &limits, scaler, &observed);
-        prop_assert_eq!(plan.writes.len(), usize::from(shards) + 2, "every alarm is missing at first");
-        let actions: Vec<String> = plan.scaler_arn.iter().cloned().collect();
         let fleet_name = observed.fleet.clone();
-        observed.alarms =
-            plan.writes.iter().map(|w| written(&fleet_name, &limits, w, &actions, usize::from(shards))).collect();
-        prop_assert_eq!(alarm_plan(&fleet_name, &limits, scaler, &observed).writes, vec![]);
+        let writes = alarm_writes(&fleet_name, &limits, scaler, &observed);
+        prop_assert_eq!(writes.len(), usize::from(shards) + 2, "every alarm is missing at first");
+        observed.alarms = writes.iter().map(|w| written(&fleet_name, w)).collect();
+        prop_assert_eq!(alarm_writes(&fleet_name, &limits, scaler, &observed), vec![]);
         let doubled = Limits { requests_per_second_per_shard: rps * 2, ..limits };
-        let rewritten = alarm_plan(&fleet_name, &doubled, scaler, &observed).writes;
+        let rewritten = alarm_writes(&fleet_name, &doubled, scaler, &observed);
         let expected_low = usize::from(shards > 1);
         prop_assert_eq!(rewritten.len(), usize::from(shards) + expected_low);
+        // A shard's alarm on another ALB (a shard made again) is rewritten.
+        observed.alarms[0].load_balancer = Some("app/web-s0/other".into());
+        prop_assert_eq!(alarm_writes(&fleet_name, &limits, scaler, &observed).len(), 1);
     }
 }
 
@@ -85,9 +74,9 @@ fn without_a_scaler_arn_the_alarms_keep_the_action_they_have() {
     let mut observed = fleet(vec![shard(0, 255, false, None)]);
     let kept = "arn:aws:lambda:us-east-1:1:function:old-scaler";
     let fleet_name = observed.fleet.clone();
-    let plan = alarm_plan(&fleet_name, &limits(), Some(kept), &observed);
-    observed.alarms = plan.writes.iter().map(|w| written(&fleet_name, &limits(), w, &[kept.to_owned()], 1)).collect();
-    let plan = alarm_plan(&fleet_name, &limits(), None, &observed);
-    assert_eq!(plan.scaler_arn.as_deref(), Some(kept));
-    assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+    let writes = alarm_writes(&fleet_name, &limits(), Some(kept), &observed);
+    observed.alarms = writes.iter().map(|w| written(&fleet_name, w)).collect();
+    let writes = alarm_writes(&fleet_name, &limits(), None, &observed);
+    assert!(writes.is_empty(), "{writes:?}");
+    assert!(observed.alarms.iter().all(|a| a.alarm_actions == [kept]));
 }

@@ -69,7 +69,7 @@ pub(crate) fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) 
         protocol: String::new(),
         ssl_policy: None,
         certificate_arns: vec![],
-        default_action: String::new(),
+        default_action: None,
     };
     let mut s = Shard::new(index);
     s.load_balancer = Some(lb);
@@ -137,9 +137,9 @@ fn max_shards_and_the_regional_quota_stop_scale_out_with_a_note() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
     let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, None, NOW, 60, 2);
     assert!(capped.steps.is_empty());
-    assert!(capped.notes[0].contains("MaxShards"));
+    assert_eq!(capped.notes, vec![ScaleNote::MaxShards(2)]);
     let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 50);
-    assert!(quota.steps.is_empty() && quota.notes[0].contains("quota"));
+    assert!(quota.steps.is_empty() && matches!(quota.notes[..], [ScaleNote::RegionQuota { load_balancers: 50 }]));
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn scale_in_drains_the_newest_weighted_shard_and_never_the_last() {
     );
     let one = fleet(vec![shard(0, 255, false, None)]);
     let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, 1);
-    assert!(plan.steps.is_empty() && plan.notes[0].contains("last serving"));
+    assert!(plan.steps.is_empty() && matches!(plan.notes[..], [ScaleNote::AtMinShards { serving: 1, floor: 1 }]));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::Listener;
+use crate::model::{Listener, ListenerAction};
 use crate::names::{FleetName, Owner, ShardIndex, ownership_marks};
 
 fn tags() -> impl Strategy<Value = Tags> {
@@ -102,7 +102,7 @@ fn the_https_listener_drifts_on_policy_default_certificate_or_target() {
         protocol: "HTTPS".into(),
         ssl_policy: Some(config.ssl_policy.clone()),
         certificate_arns: config.certificate_arns.clone(),
-        default_action: "forward:arn:tg".into(),
+        default_action: Some(ListenerAction::Forward { target_group_arn: "arn:tg".into() }),
     };
     assert!(!https_listener_drifted(&https, &config, "arn:tg"));
     assert!(https_listener_drifted(&https, &config, "arn:other-tg"));

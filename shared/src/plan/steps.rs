@@ -1,0 +1,200 @@
+//! What each scale step changes, decided before any call: the configuration of a shard to build (cloned from a
+//! serving shard), the marks and zero weights of a drain, what a removal deletes; and the fleet after the steps,
+//! built from their answers instead of read back.
+
+use crate::error::{Result, StrataError};
+use crate::model::{Alarm, ObservedFleet, OwnedRecord, Shard};
+use crate::names::{
+    FleetAlarm, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
+};
+use crate::plan::guard;
+use crate::plan::scale::{ScaleStep, format_rfc3339};
+use crate::plan::shard::{ShardConfig, ShardResources};
+use crate::policy::FleetPolicy;
+
+/// The configuration of a shard built by cloning serving shard `from`, with the fleet policy and, on a new
+/// shard, the alarm transition it is made for.
+pub fn clone_config(
+    observed: &ObservedFleet,
+    policy: &FleetPolicy,
+    step: &ScaleStep,
+    from: ShardIndex,
+    trigger_id: Option<&str>,
+) -> Result<ShardConfig> {
+    let template =
+        observed.shard(from).ok_or_else(|| StrataError::Refused(format!("template shard {from} vanished")))?;
+    let mut tags = policy.to_tags();
+    if let (ScaleStep::Create { .. }, Some(id)) = (step, trigger_id) {
+        tags.insert(TAG_TRIGGER.to_owned(), id.to_owned());
+    }
+    ShardConfig::cloned_from(template, tags, observed.owner.clone())
+        .filter(|_| template.configured)
+        .ok_or_else(|| StrataError::Refused(format!("shard {from} is not complete enough to clone")))
+}
+
+/// A drain: the tags on the shard's ALB and TG (one call, so a TG left without its ALB is still known as
+/// draining), then its records at weight 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drain {
+    pub marked: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub zeroed: Vec<OwnedRecord>,
+}
+
+fn drain_marks(trigger_id: Option<&str>, now: i64) -> Vec<(String, String)> {
+    let mut marks =
+        vec![(TAG_STATE.to_owned(), STATE_DRAINING.to_owned()), (TAG_DRAINING_SINCE.to_owned(), format_rfc3339(now))];
+    if let Some(id) = trigger_id {
+        marks.push((TAG_DRAIN_TRIGGER.to_owned(), id.to_owned()));
+    }
+    marks
+}
+
+/// Shard `index`'s drain; refused by the weight guard as the planner's choice was (checked again here, where the
+/// weight is about to be written).
+pub fn drain_of(observed: &ObservedFleet, index: ShardIndex, trigger_id: Option<&str>, now: i64) -> Result<Drain> {
+    guard::may_drain(observed, index)
+        .map_err(|why| StrataError::Refused(format!("shard {index} not drained: {why}")))?;
+    let shard = observed.shard(index);
+    let marked = shard
+        .and_then(|s| s.load_balancer.as_ref())
+        .map(|lb| lb.arn.clone())
+        .into_iter()
+        .chain(shard.and_then(|s| s.target_group.as_ref()).map(|tg| tg.arn.clone()))
+        .collect();
+    let zeroed = observed
+        .records
+        .iter()
+        .filter(|r| r.shard == Some(index) && r.weight != Some(0))
+        .map(|r| OwnedRecord { weight: Some(0), ..r.clone() })
+        .collect();
+    Ok(Drain { marked, tags: drain_marks(trigger_id, now), zeroed })
+}
+
+/// What removing a drained shard deletes, in this order: its records, its health check (by the ALB id its
+/// CallerReference names), its alarm, its ASG attachments, its ALB (listeners first), its target group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removal {
+    pub index: ShardIndex,
+    pub records: Vec<OwnedRecord>,
+    pub alb_id: Option<String>,
+    pub alarms: Vec<Alarm>,
+    /// (ASG name, target group ARN)
+    pub detach: Vec<(String, String)>,
+    pub load_balancer_arn: Option<String>,
+    /// (ARN, name)
+    pub target_group: Option<(String, String)>,
+}
+
+pub fn removal_of(observed: &ObservedFleet, index: ShardIndex) -> Removal {
+    let shard = observed.shard(index);
+    let lb = shard.and_then(|s| s.load_balancer.as_ref());
+    let tg = shard.and_then(|s| s.target_group.as_ref());
+    let detach = tg
+        .map(|tg| {
+            let attached = observed.asgs.iter().filter(|a| a.target_group_arns.contains(&tg.arn));
+            attached.map(|a| (a.name.clone(), tg.arn.clone())).collect()
+        })
+        .unwrap_or_default();
+    Removal {
+        index,
+        records: observed.records.iter().filter(|r| r.shard == Some(index)).cloned().collect(),
+        alb_id: lb.and_then(|lb| lb.arn.rsplit('/').next()).map(str::to_owned),
+        alarms: observed.alarms.iter().filter(|a| a.kind == FleetAlarm::RequestsHigh(index)).cloned().collect(),
+        detach,
+        load_balancer_arn: lb.map(|lb| lb.arn.clone()),
+        target_group: tg.map(|tg| (tg.arn.clone(), tg.name.clone())),
+    }
+}
+
+/// `after` with shard `index` as it was just made or finished.
+pub fn put_shard(after: &mut ObservedFleet, index: ShardIndex, made: &ShardResources) {
+    let mut shard = after.shard(index).cloned().unwrap_or_else(|| Shard::new(index));
+    shard.load_balancer = Some(made.load_balancer.clone());
+    shard.target_group = Some(made.target_group.clone());
+    shard.health = None;
+    after.shards.retain(|s| s.index != index);
+    after.shards.push(shard);
+    after.shards.sort_by_key(|s| s.index);
+}
+
+/// `after` with shard `index` drained as `drain` left it: marked on its ALB and TG, its records at weight 0.
+pub fn mark_drained(after: &mut ObservedFleet, index: ShardIndex, trigger_id: Option<&str>, now: i64) {
+    let marks = drain_marks(trigger_id, now);
+    if let Some(shard) = after.shards.iter_mut().find(|s| s.index == index) {
+        let tag_sets = shard.load_balancer.as_mut().map(|lb| &mut lb.tags).into_iter();
+        for tags in tag_sets.chain(shard.target_group.as_mut().map(|tg| &mut tg.tags)) {
+            tags.extend(marks.iter().cloned());
+        }
+    }
+    after.records.iter_mut().filter(|r| r.shard == Some(index)).for_each(|r| r.weight = Some(0));
+}
+
+/// `after` without shard `index`, its records and its alarm.
+pub fn mark_removed(after: &mut ObservedFleet, index: ShardIndex) {
+    after.shards.retain(|s| s.index != index);
+    after.records.retain(|r| r.shard != Some(index));
+    after.alarms.retain(|a| a.kind != FleetAlarm::RequestsHigh(index));
+}
+
+/// How the fleet is served, from its first serving shard: the health check path and whether it is internet-facing.
+pub fn served_as(fleet: &ObservedFleet) -> (String, bool) {
+    let first = fleet.shards.iter().find(|s| s.is_serving());
+    let path = first.and_then(|s| s.target_group.as_ref()).map(|t| t.health_check_path.clone()).unwrap_or_default();
+    let internet_facing = first.and_then(|s| s.load_balancer.as_ref()).is_some_and(|lb| lb.scheme == "internet-facing");
+    (path, internet_facing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AutoScalingGroup;
+    use crate::plan::scale::tests::{fleet, shard};
+
+    const NOW: i64 = 1_795_000_000;
+
+    #[test]
+    fn a_drain_marks_both_halves_then_zeroes_only_its_own_weighted_records() {
+        let observed = fleet(vec![shard(0, 200, false, None), shard(1, 100, false, None)]);
+        let one = ShardIndex::new(1).unwrap();
+        let drain = drain_of(&observed, one, Some("alarm@t"), NOW).unwrap();
+        assert_eq!(drain.marked, vec!["arn:lb/s1".to_owned(), "arn:tg/s1".to_owned()]);
+        assert!(drain.tags.contains(&(TAG_DRAIN_TRIGGER.to_owned(), "alarm@t".to_owned())));
+        assert_eq!(drain.zeroed.len(), 1);
+        assert_eq!((drain.zeroed[0].shard, drain.zeroed[0].weight), (Some(one), Some(0)));
+        let mut after = observed.clone();
+        mark_drained(&mut after, one, Some("alarm@t"), NOW);
+        assert!(after.shard(one).unwrap().is_draining());
+        assert_eq!(after.weighted_record(one).unwrap().weight, Some(0));
+        let only = fleet(vec![shard(0, 200, false, None)]);
+        assert!(drain_of(&only, ShardIndex::new(0).unwrap(), None, NOW).is_err(), "never the last weight");
+    }
+
+    #[test]
+    fn a_removal_takes_only_the_shards_own_records_alarm_and_attachments() {
+        let mut observed = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, Some("2026-01-01T00:00:00Z"))]);
+        observed.asgs = vec![
+            AutoScalingGroup {
+                name: "web-a".into(),
+                target_group_arns: vec!["arn:tg/s0".into(), "arn:tg/s1".into()],
+                instance_count: 2,
+                tags: Default::default(),
+            },
+            AutoScalingGroup {
+                name: "web-b".into(),
+                target_group_arns: vec!["arn:tg/s0".into()],
+                instance_count: 2,
+                tags: Default::default(),
+            },
+        ];
+        let one = ShardIndex::new(1).unwrap();
+        let removal = removal_of(&observed, one);
+        assert_eq!(removal.detach, vec![("web-a".to_owned(), "arn:tg/s1".to_owned())]);
+        assert!(removal.records.iter().all(|r| r.shard == Some(one)) && removal.records.len() == 1);
+        assert_eq!(removal.alb_id.as_deref(), Some("s1"));
+        assert_eq!(removal.load_balancer_arn.as_deref(), Some("arn:lb/s1"));
+        let mut after = observed.clone();
+        mark_removed(&mut after, one);
+        assert!(after.shard(one).is_none() && after.weighted_record(one).is_none());
+    }
+}
