@@ -20,6 +20,7 @@ pub mod provision;
 pub mod rebalance;
 pub mod register;
 pub mod scale;
+pub mod settings;
 pub mod shard;
 pub mod simulate;
 pub mod spec;

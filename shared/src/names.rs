@@ -286,6 +286,13 @@ pub fn parse_health_check_caller_reference(fleet: &FleetName, reference: &str) -
     Some((parse_shard_token(shard)?, alb_id.to_owned())).filter(|_| valid_id)
 }
 
+/// A resource found under this shard's name is this shard's only if it carries exactly its marks, its owner's
+/// included (a racing Create of the same fleet name by another stack is not).
+pub fn foreign(tags: &crate::model::Tags, marks: &crate::model::Tags) -> bool {
+    marks.iter().any(|(k, v)| tags.get(k) != Some(v))
+        || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

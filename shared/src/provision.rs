@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use crate::alarms;
 use crate::attach::detach;
 use crate::aws::{AwsClients, batches};
-use crate::dns::{self, as_record_set, change_owned_records};
+use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
@@ -18,7 +18,9 @@ use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
 use crate::plan::provision::{
     alb_ids_of, check_owner, keep_only_owned_by, region_records, replacement_conflicts, shards_to_converge,
 };
+use crate::plan::records::as_record_set;
 use crate::plan::scale::format_rfc3339;
+use crate::plan::shard::shard_plan;
 use crate::policy::{FleetPolicy, dns_from_tags};
 use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
 use crate::spec::{FleetSpec, Scheme};
@@ -78,8 +80,11 @@ pub async fn converge(
     if before.has_unclaimed() {
         claim(aws, &before, owner).await?;
     }
+    let plans: Vec<_> = indexes.iter().map(|i| (*i, shard_plan(&spec.fleet, *i, &config, before.shard(*i)))).collect();
     try_join_all(
-        indexes.iter().map(|index| ensure_shard(&aws.elbv2, &spec.fleet, *index, &config, before.shard(*index))),
+        plans
+            .iter()
+            .map(|(index, plan)| ensure_shard(&aws.elbv2, &spec.fleet, *index, &config, before.shard(*index), plan)),
     )
     .await?;
     for duplicate in &before.duplicate_load_balancers {

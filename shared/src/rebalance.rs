@@ -6,12 +6,13 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::aws::AwsClients;
-use crate::dns::{as_record_set, change_owned_records};
+use crate::dns::change_owned_records;
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::guard;
+use crate::plan::records::as_record_set;
 use crate::plan::weights::{ShardCapacity, WeightChange, plan_weights};
 use crate::policy::{FleetPolicy, dns_from_tags};
 use crate::spec::Rebalancing;

@@ -10,13 +10,15 @@ use tracing::{info, warn};
 use crate::alarms;
 use crate::attach::detach;
 use crate::aws::AwsClients;
-use crate::dns::{self, as_record_set, change_owned_records};
+use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet_alongside};
 use crate::model::ObservedFleet;
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
+use crate::plan::records::as_record_set;
 use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
+use crate::plan::shard::shard_plan;
 use crate::plan::steps::{
     Drain, Removal, clone_config, drain_of, mark_drained, mark_removed, put_shard, removal_of, served_as,
 };
@@ -127,7 +129,9 @@ pub async fn scale(
         match *step {
             ScaleStep::Create { index, from } | ScaleStep::Finish { index, from } => {
                 let config = clone_config(&observed, &policy, step, from, trigger_id)?;
-                let made = ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index));
+                let shard_plan = shard_plan(fleet, index, &config, observed.shard(index));
+                let made =
+                    ensure_shard_resources(&aws.elbv2, fleet, index, &config, observed.shard(index), &shard_plan);
                 let made = match known {
                     Some(_) => made.await?,
                     None => {
@@ -137,7 +141,7 @@ pub async fn scale(
                     }
                 };
                 put_shard(&mut after, index, &made);
-                built.push((index, config, made));
+                built.push((index, config, made, shard_plan));
             }
             ScaleStep::Drain { index } => {
                 drain(aws, &observed, &policy, &drain_of(&observed, index, trigger_id, now)?).await?;
@@ -155,10 +159,10 @@ pub async fn scale(
     };
     if deleting {
         // Nothing more is written behind the Delete; what this pass made is removed (no listener uses its TG).
-        for (_, _, made) in built.iter().filter(|(_, _, made)| made.fresh_load_balancer) {
+        for (_, _, made, _) in built.iter().filter(|(_, _, made, _)| made.fresh_load_balancer) {
             delete_load_balancer(&aws.elbv2, &made.load_balancer.arn).await?;
         }
-        for (_, _, made) in built.iter().filter(|(_, _, made)| made.fresh_target_group) {
+        for (_, _, made, _) in built.iter().filter(|(_, _, made, _)| made.fresh_target_group) {
             delete_target_group(&aws.elbv2, &made.target_group.arn).await?;
         }
         info!(fleet = %fleet, "the fleet's Delete started during this pass: nothing more written");
@@ -178,8 +182,8 @@ pub async fn scale(
         health_checks: Some(&health_checks),
     };
     let listeners = async {
-        try_join_all(built.iter().map(|(index, config, made)| {
-            ensure_shard_listeners(&aws.elbv2, fleet, *index, config, made, observed.shard(*index))
+        try_join_all(built.iter().map(|(index, config, made, plan)| {
+            ensure_shard_listeners(&aws.elbv2, config, made, observed.shard(*index), plan)
         }))
         .await?;
         Ok(true)

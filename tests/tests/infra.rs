@@ -222,8 +222,13 @@ const TEST_HOOKS: [&str; 1] = ["STRATA_TEST_PANIC"];
 #[test]
 fn each_function_gets_exactly_the_strata_variables_its_code_reads() {
     let template = template();
-    let shared = strata_variables("shared/src");
-    assert!(shared.contains("STRATA_LOG"), "the shared logging setup reads STRATA_LOG: {shared:?}");
+    // Every variable is read in settings.rs, nowhere else, from the table the test reads below.
+    let mut elsewhere = strata_variables("shared/src");
+    for function in FUNCTIONS {
+        elsewhere.extend(strata_variables(&format!("functions/{function}/src")));
+    }
+    let listed: BTreeSet<String> = strata_core::settings::VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+    assert!(elsewhere.is_subset(&listed), "a Strata variable outside settings::VARIABLES: {elsewhere:?}");
     for function in FUNCTIONS {
         let (id, lambda) = function_resource(&template, function);
         let variables = untagged(&lambda["Properties"]["Environment"]["Variables"]);
@@ -237,10 +242,12 @@ fn each_function_gets_exactly_the_strata_variables_its_code_reads() {
             in_template.iter().all(|v| !v.starts_with("AWS_")),
             "{id}: AWS_* variables are Lambda's to set: {in_template:?}"
         );
-        let mut read_by_code = strata_variables(&format!("functions/{function}/src"));
-        read_by_code.extend(shared.iter().cloned());
+        // What the function's settings read (settings.rs reads nothing else for it).
+        let mut read_by_code: BTreeSet<String> =
+            strata_core::settings::variables_of(function).iter().map(|v| (*v).to_owned()).collect();
         // Test hooks are read by the code and never set by a deployment.
         read_by_code.retain(|v| !TEST_HOOKS.contains(&v.as_str()));
+        assert!(read_by_code.contains("STRATA_LOG"), "{function}: every function reads STRATA_LOG");
         assert_eq!(in_template, read_by_code, "{id}: the template's variables against the code's");
     }
 }

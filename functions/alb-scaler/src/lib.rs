@@ -13,18 +13,14 @@ use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::plan::scale::ScaleTrigger;
 use strata_core::scale::{ScalerSettings, scale};
+use strata_core::settings::Settings;
 use tracing::info;
 
-pub fn settings_from_env() -> ScalerSettings {
+pub fn scaler_settings(settings: &Settings) -> ScalerSettings {
     ScalerSettings {
-        dry_run: std::env::var("STRATA_DRY_RUN").is_ok_and(|v| v.eq_ignore_ascii_case("true")),
-        alias_ttl_seconds: std::env::var("STRATA_ALIAS_TTL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60),
-        // The alarms' one action (so each transition reaches the scaler once): the stack's alarm topic, which
-        // the alb-scaler subscribes to, when it has one; else the alb-scaler itself.
-        scaler_arn: std::env::var("STRATA_ALARM_TOPIC_ARN")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| std::env::var("STRATA_SCALER_ARN").ok().filter(|v| !v.is_empty())),
+        dry_run: settings.dry_run,
+        alias_ttl_seconds: settings.alias_ttl_seconds,
+        scaler_arn: settings.alarm_action.clone(),
     }
 }
 

@@ -9,21 +9,11 @@ use strata_core::events::{AsgTrigger, arn_account, decode_asg_event};
 use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::register::{StrayScope, reconcile};
+use strata_core::settings::Settings;
 use tracing::info;
 
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    /// `STRATA_DRY_RUN=true`: plan and log, change nothing.
-    pub dry_run: bool,
-}
-
-impl Config {
-    pub fn from_env() -> Self {
-        Self { dry_run: std::env::var("STRATA_DRY_RUN").is_ok_and(|v| v.eq_ignore_ascii_case("true")) }
-    }
-}
-
-pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
+/// `settings.dry_run`: plan and log, change nothing.
+pub async fn handle(aws: &AwsClients, settings: &Settings, event: LambdaEvent<Value>) -> Result<Value> {
     let account = arn_account(&event.context.invoked_function_arn);
     let scope = match decode_asg_event(&event.payload, &aws.region, account)? {
         AsgTrigger::Ignored(reason) => {
@@ -38,7 +28,7 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
     };
     let work = discover_fleets(aws).await?.into_iter().map(|f| (f, scope.clone())).collect();
     let reports = for_each_fleet("asg-registrar", work, |fleet, scope| async move {
-        Box::pin(reconcile(aws, &fleet, scope, config.dry_run)).await
+        Box::pin(reconcile(aws, &fleet, scope, settings.dry_run)).await
     })
     .await?;
     Ok(json!({ "fleets": reports }))

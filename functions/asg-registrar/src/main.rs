@@ -1,11 +1,9 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use strata_core::aws::AwsClients;
+use strata_core::settings::cold_start;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    strata_core::telemetry::init_logging();
-    let aws = AwsClients::from_env().await?;
-    let config = asg_registrar::Config::from_env();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| asg_registrar::handle(&aws, &config, event))).await
+    let (settings, aws) = cold_start("asg-registrar").await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| asg_registrar::handle(&aws, &settings, event))).await
 }

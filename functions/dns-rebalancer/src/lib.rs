@@ -10,22 +10,11 @@ use strata_core::events::{RebalanceTrigger, arn_account, decode_rebalance};
 use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::rebalance::rebalance;
+use strata_core::settings::Settings;
 use tracing::info;
 
-/// Deployment-wide settings, from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    /// `STRATA_DRY_RUN=true`: plan and log, change nothing.
-    pub dry_run: bool,
-}
-
-impl Config {
-    pub fn from_env() -> Self {
-        Self { dry_run: std::env::var("STRATA_DRY_RUN").is_ok_and(|v| v.eq_ignore_ascii_case("true")) }
-    }
-}
-
-pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
+/// `settings.dry_run`: plan and log, change nothing.
+pub async fn handle(aws: &AwsClients, settings: &Settings, event: LambdaEvent<Value>) -> Result<Value> {
     let account = arn_account(&event.context.invoked_function_arn);
     let fleets = match decode_rebalance(&event.payload, account)? {
         RebalanceTrigger::Ignored(reason) => {
@@ -37,7 +26,7 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
     };
     let work = fleets.into_iter().map(|f| (f, ())).collect();
     let reports = for_each_fleet("dns-rebalancer", work, |fleet, ()| async move {
-        let report = Box::pin(rebalance(aws, &fleet, config.dry_run)).await?;
+        let report = Box::pin(rebalance(aws, &fleet, settings.dry_run)).await?;
         info!(fleet = %fleet, changes = report.changes.len(), reason = report.reason, "rebalanced");
         Ok(report)
     })

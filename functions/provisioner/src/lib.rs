@@ -16,6 +16,7 @@ use strata_core::events::arn_account;
 use strata_core::names::{FleetName, Owner};
 use strata_core::observe::DnsLocation;
 use strata_core::provision::{converge, teardown};
+use strata_core::settings::Settings;
 use strata_core::spec::FleetSpec;
 use strata_core::{Result, StrataError};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -36,18 +37,12 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Self {
-        let margin = std::env::var("STRATA_ANSWER_MARGIN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            // The alarms' one action (so each transition reaches the scaler once): the stack's alarm topic, which
-            // the alb-scaler subscribes to, when it has one; else the alb-scaler itself.
-            scaler_arn: std::env::var("STRATA_ALARM_TOPIC_ARN")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .or_else(|| std::env::var("STRATA_SCALER_ARN").ok().filter(|v| !v.is_empty())),
-            endpoint: std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
-            answer_margin: Duration::from_millis(margin),
-            test_panic: std::env::var("STRATA_TEST_PANIC").is_ok_and(|v| v == "1"),
+            scaler_arn: settings.alarm_action.clone(),
+            endpoint: settings.endpoint.clone(),
+            answer_margin: settings.answer_margin,
+            test_panic: settings.test_panic,
         }
     }
 }

@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::error::{Result, StrataError};
+use crate::settings::Settings;
 
 /// The four clients every Strata function uses, built once.
 #[derive(Clone, Debug)]
@@ -23,12 +24,10 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// Loads the shared config from the environment. Retries default to adaptive (client-side rate limiting
-    /// on throttling), 5 attempts, unless `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` say otherwise.
-    pub async fn from_env() -> Result<Self> {
+    /// Loads the shared config from the environment, with the retries `settings` say (adaptive by default).
+    pub async fn from_env(settings: &Settings) -> Result<Self> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if std::env::var_os("AWS_RETRY_MODE").is_none() {
-            let attempts = std::env::var("AWS_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+        if let Some(attempts) = settings.adaptive_retry_attempts {
             loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(attempts));
         }
         Self::from_config(&loader.load().await)

@@ -1,11 +1,16 @@
 //! The CloudFormation custom-resource protocol: the request read as raw JSON (so a request with malformed
 //! properties still gets its FAILED answer), the response body, and the PUT to the pre-signed ResponseURL.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_lambda_events::cloudformation::{
+    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
+    CloudFormationCustomResourceResponseStatus,
+};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::error::{Result, StrataError};
@@ -34,27 +39,57 @@ pub struct CustomResourceRequest {
 }
 
 impl CustomResourceRequest {
-    /// The fields an answer needs; anything missing here means the request cannot be answered at all.
+    /// The request as `aws_lambda_events` reads it, its properties kept as raw JSON (they are validated later, so
+    /// that malformed ones still get a FAILED answer); anything missing here means it cannot be answered at all.
     pub fn from_json(event: &Value) -> Result<Self> {
-        let text = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_owned);
-        let missing =
-            |key: &str| StrataError::InvalidEvent(format!("not a CloudFormation custom-resource request: no {key}"));
-        let request_type = match text("RequestType").as_deref() {
-            Some("Create") => RequestType::Create,
-            Some("Update") => RequestType::Update,
-            Some("Delete") => RequestType::Delete,
-            Some(other) => return Err(StrataError::InvalidEvent(format!("unknown RequestType {other:?}"))),
-            None => return Err(missing("RequestType")),
-        };
-        Ok(Self {
-            request_type,
-            response_url: text("ResponseURL").ok_or_else(|| missing("ResponseURL"))?,
-            stack_id: text("StackId").ok_or_else(|| missing("StackId"))?,
-            request_id: text("RequestId").ok_or_else(|| missing("RequestId"))?,
-            logical_resource_id: text("LogicalResourceId").ok_or_else(|| missing("LogicalResourceId"))?,
-            physical_resource_id: text("PhysicalResourceId"),
-            properties: event.get("ResourceProperties").cloned().unwrap_or(Value::Null),
-            old_properties: event.get("OldResourceProperties").cloned(),
+        let mut event = event.clone();
+        // What an answer does not need is not required: such a request is still answered (FAILED, or a Delete).
+        if let Some(map) = event.as_object_mut() {
+            map.entry("ResourceProperties").or_insert(Value::Null);
+            map.entry("OldResourceProperties").or_insert(Value::Null);
+            for key in ["ResourceType", "PhysicalResourceId"] {
+                if !map.get(key).is_some_and(Value::is_string) {
+                    map.insert(key.to_owned(), Value::String(String::new()));
+                }
+            }
+            if map.get("ServiceToken").is_some_and(|t| !t.is_string()) {
+                map.remove("ServiceToken");
+            }
+        }
+        let request: CloudFormationCustomResourceRequest = serde_json::from_value(event)
+            .map_err(|e| StrataError::InvalidEvent(format!("not a CloudFormation custom-resource request: {e}")))?;
+        Ok(match request {
+            CloudFormationCustomResourceRequest::Create(r) => Self {
+                request_type: RequestType::Create,
+                response_url: r.response_url,
+                stack_id: r.stack_id,
+                request_id: r.request_id,
+                logical_resource_id: r.logical_resource_id,
+                physical_resource_id: None,
+                properties: r.resource_properties,
+                old_properties: None,
+            },
+            CloudFormationCustomResourceRequest::Update(r) => Self {
+                request_type: RequestType::Update,
+                response_url: r.response_url,
+                stack_id: r.stack_id,
+                request_id: r.request_id,
+                logical_resource_id: r.logical_resource_id,
+                physical_resource_id: Some(r.physical_resource_id).filter(|id| !id.is_empty()),
+                properties: r.resource_properties,
+                old_properties: Some(r.old_resource_properties).filter(|p| !p.is_null()),
+            },
+            CloudFormationCustomResourceRequest::Delete(r) => Self {
+                request_type: RequestType::Delete,
+                response_url: r.response_url,
+                stack_id: r.stack_id,
+                request_id: r.request_id,
+                logical_resource_id: r.logical_resource_id,
+                physical_resource_id: Some(r.physical_resource_id).filter(|id| !id.is_empty()),
+                properties: r.resource_properties,
+                old_properties: None,
+            },
+            _ => return Err(StrataError::InvalidEvent("an unknown RequestType".into())),
         })
     }
 }
@@ -76,17 +111,18 @@ impl CustomResourceResponse {
         let mut data = self.data.as_object().cloned().unwrap_or_default();
         let mut trimmed = 0usize;
         loop {
-            let body = json!({
-                "Status": if self.success { "SUCCESS" } else { "FAILED" },
-                "Reason": reason,
-                "PhysicalResourceId": self.physical_resource_id,
-                "StackId": request.stack_id,
-                "RequestId": request.request_id,
-                "LogicalResourceId": request.logical_resource_id,
-                "NoEcho": false,
-                "Data": rendered(&data),
-            })
-            .to_string();
+            let mut answer = CloudFormationCustomResourceResponse::default();
+            answer.status = match self.success {
+                true => CloudFormationCustomResourceResponseStatus::Success,
+                false => CloudFormationCustomResourceResponseStatus::Failed,
+            };
+            answer.reason = Some(reason.clone());
+            answer.physical_resource_id = self.physical_resource_id.clone();
+            answer.stack_id = request.stack_id.clone();
+            answer.request_id = request.request_id.clone();
+            answer.logical_resource_id = request.logical_resource_id.clone();
+            answer.data = rendered(&data);
+            let body = serde_json::to_string(&answer).expect("an answer serializes");
             if body.len() <= MAX_RESPONSE_BYTES {
                 if trimmed > 0 {
                     tracing::warn!(trimmed, "the answer exceeded CloudFormation's 4,096 bytes: lists were shortened");
@@ -107,19 +143,17 @@ impl CustomResourceResponse {
 }
 
 /// Data as CloudFormation takes it: every value a string, lists joined with commas.
-fn rendered(data: &Map<String, Value>) -> Value {
-    let values = data.iter().map(|(key, value)| {
-        let text = match value {
-            Value::Array(items) => {
-                let items: Vec<String> =
-                    items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect();
-                Value::String(items.join(","))
-            }
-            other => other.clone(),
-        };
-        (key.clone(), text)
-    });
-    Value::Object(values.collect())
+fn rendered(data: &Map<String, Value>) -> HashMap<String, String> {
+    let text = |value: &Value| value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+    data.iter()
+        .map(|(key, value)| {
+            let rendered = match value {
+                Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+                other => text(other),
+            };
+            (key.clone(), rendered)
+        })
+        .collect()
 }
 
 /// Removes the last shard from every list that has the most items, so that the lists stay index-aligned (a

@@ -1,3 +1,5 @@
+use serde_json::json;
+
 use super::*;
 
 const SIGNED: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0123abcd";
@@ -115,7 +117,7 @@ fn a_5_kb_answer_shortens_its_lists_and_keeps_regional_dns_name() {
             "TargetGroupArns": shards.clone().map(tg).collect::<Vec<_>>(),
         }),
     };
-    let untrimmed = rendered(response.data.as_object().unwrap()).to_string();
+    let untrimmed = serde_json::to_string(&rendered(response.data.as_object().unwrap())).unwrap();
     assert!(untrimmed.len() > 5000, "the test's answer is over 5 KB: {}", untrimmed.len());
 
     let body = response.body(&request());
@@ -157,4 +159,28 @@ async fn an_answer_put_that_hangs_gives_up_within_its_window() {
     let err = result.expect_err("a PUT that never gets an answer fails");
     assert!(err.to_string().contains("no answer within"), "{err}");
     assert!(took < Duration::from_millis(1500), "gave up after {took:?}, the window was 600 ms");
+}
+
+#[test]
+fn a_request_is_answerable_with_only_what_an_answer_needs() {
+    let delete = CustomResourceRequest::from_json(&json!({
+        "RequestType": "Delete", "ResponseURL": "u", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l",
+        "ServiceToken": 42
+    }))
+    .unwrap();
+    assert_eq!(
+        (delete.request_type, delete.physical_resource_id, delete.properties),
+        (RequestType::Delete, None, Value::Null)
+    );
+    let update = CustomResourceRequest::from_json(&json!({
+        "RequestType": "Update", "ResponseURL": "u", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l",
+        "PhysicalResourceId": "strata:web:us-east-1", "ResourceProperties": {"FleetName": 1}
+    }))
+    .unwrap();
+    assert_eq!(update.physical_resource_id.as_deref(), Some("strata:web:us-east-1"));
+    assert_eq!(update.old_properties, None);
+    assert!(
+        CustomResourceRequest::from_json(&json!({"RequestType": "Create", "StackId": "s"})).is_err(),
+        "no ResponseURL"
+    );
 }

@@ -9,7 +9,6 @@ use route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet};
 
 mod health_checks;
 
-pub use crate::plan::records::{as_record_set, latency_records, same_record, weighted_records};
 pub use health_checks::*;
 
 use crate::error::{Result, StrataError, aws_error};

@@ -4,7 +4,7 @@
 
 use crate::attributes::{self, NOT_CLONED_LOAD_BALANCER_KEYS};
 use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
-use crate::names::{Owner, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, TAG_POLICY_PREFIX};
+use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, ownership_marks};
 use crate::spec::FleetSpec;
 
 /// Everything a shard is made of; from the spec (provisioner) or cloned from a serving shard (scaler).
@@ -121,12 +121,6 @@ pub fn drifted(current: &Tags, desired: &Tags) -> bool {
     desired.iter().any(|(k, v)| current.get(k) != Some(v))
 }
 
-/// A resource found under this shard's name is this shard's only if it carries exactly its marks, its owner's
-/// included (a racing Create of the same fleet name by another stack is not).
-pub fn foreign(tags: &Tags, marks: &Tags) -> bool {
-    drifted(tags, marks) || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
-}
-
 /// AWS's default HTTP health check timeout (5 s) unless the interval is that short: the timeout must be
 /// smaller than the interval (ELBv2 CreateTargetGroup / ModifyTargetGroup), and the interval can be 5 s.
 pub fn health_check_timeout(interval_seconds: i32) -> i32 {
@@ -176,6 +170,39 @@ pub fn load_balancer_changes(lb: &LoadBalancer, config: &ShardConfig, desired: &
             .collect(),
         attributes: attributes::changes(&lb.attributes, &config.load_balancer_attributes),
     }
+}
+
+/// What ensuring one shard's ALB and target group does: make what is missing, change what differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceStep<C> {
+    Create,
+    Change(C),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPlan {
+    /// The shard's ownership marks: on the target group and the listeners.
+    pub marks: Tags,
+    /// The marks and the fleet policy: on the ALB.
+    pub load_balancer_tags: Tags,
+    pub target_group: ResourceStep<TargetGroupChanges>,
+    pub load_balancer: ResourceStep<LoadBalancerChanges>,
+}
+
+/// Shard `index` of `fleet` made to match `config`, from what `existing` (as observed) has.
+pub fn shard_plan(fleet: &FleetName, index: ShardIndex, config: &ShardConfig, existing: Option<&Shard>) -> ShardPlan {
+    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let mut load_balancer_tags = marks.clone();
+    load_balancer_tags.extend(config.load_balancer_tags.clone());
+    let target_group = match existing.and_then(|s| s.target_group.as_ref()) {
+        Some(tg) => ResourceStep::Change(target_group_changes(tg, config, &marks)),
+        None => ResourceStep::Create,
+    };
+    let load_balancer = match existing.and_then(|s| s.load_balancer.as_ref()) {
+        Some(lb) => ResourceStep::Change(load_balancer_changes(lb, config, &load_balancer_tags)),
+        None => ResourceStep::Create,
+    };
+    ShardPlan { marks, load_balancer_tags, target_group, load_balancer }
 }
 
 /// Whether the HTTPS listener's policy, default certificate or default action differ from the configuration.

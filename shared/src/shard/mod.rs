@@ -14,9 +14,9 @@ use crate::attributes::{self, ALB_DEFAULTS, TARGET_GROUP_DEFAULTS};
 use crate::aws::elbv2 as read;
 use crate::error::{Result, StrataError, aws_error};
 use crate::model::{Shard, Tags};
-use crate::names::{FleetName, ShardIndex, ShardNames, ownership_marks};
+use crate::names::{FleetName, ShardIndex, ShardNames, foreign};
+use crate::plan::shard::{ResourceStep, ShardPlan};
 pub use crate::plan::shard::{ShardConfig, ShardResources, health_check_timeout};
-use crate::plan::shard::{foreign, load_balancer_changes, target_group_changes};
 pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_shard, delete_target_group};
 use listeners::ensure_listeners;
 use load_balancer::{create_load_balancer, remove_tags, set_load_balancer_attributes};
@@ -26,37 +26,38 @@ pub(crate) fn tags_from(map: &Tags) -> Vec<Tag> {
     map.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// Makes shard `index` match `config`: creates what is missing, updates only what drifted (so re-running after
-/// success makes no change). The TG and the ALB do not depend on each other and are made side by side; the two
-/// listeners follow, side by side too. Returns the shard's ARNs.
+/// Makes shard `index` match `config` as `plan` says: creates what is missing, updates only what drifted (so
+/// re-running after success makes no change). The TG and the ALB do not depend on each other and are made side by
+/// side; the two listeners follow, side by side too. Returns the shard's ARNs.
 pub async fn ensure_shard(
     client: &elbv2::Client,
     fleet: &FleetName,
     index: ShardIndex,
     config: &ShardConfig,
     existing: Option<&Shard>,
+    plan: &ShardPlan,
 ) -> Result<(String, String)> {
-    let made = ensure_shard_resources(client, fleet, index, config, existing).await?;
-    ensure_shard_listeners(client, fleet, index, config, &made, existing).await?;
+    let made = ensure_shard_resources(client, fleet, index, config, existing, plan).await?;
+    ensure_shard_listeners(client, config, &made, existing, plan).await?;
     Ok((made.load_balancer.arn, made.target_group.arn))
 }
 
 /// The ALB and the target group of shard `index`, side by side: made where missing, their tags and settings
-/// brought to `config` where they drifted.
+/// changed where the plan says they drifted.
 pub async fn ensure_shard_resources(
     client: &elbv2::Client,
     fleet: &FleetName,
     index: ShardIndex,
     config: &ShardConfig,
     existing: Option<&Shard>,
+    plan: &ShardPlan,
 ) -> Result<ShardResources> {
     let names = ShardNames::new(fleet, index);
-    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let marks = &plan.marks;
     let target_group = async {
-        match existing.and_then(|s| s.target_group.as_ref()) {
-            Some(tg) => {
+        match (existing.and_then(|s| s.target_group.as_ref()), &plan.target_group) {
+            (Some(tg), ResourceStep::Change(changes)) => {
                 let mut tg = tg.clone();
-                let changes = target_group_changes(&tg, config, &marks);
                 if let Some(tags) = &changes.add_tags {
                     add_tags(client, &tg.arn, tags).await?;
                     tg.tags.extend(tags.clone());
@@ -67,39 +68,36 @@ pub async fn ensure_shard_resources(
                 set_target_group_attributes(client, &tg.arn, &changes.attributes).await?;
                 Ok(tg)
             }
-            None => {
-                let tg = create_target_group(client, &names.target_group, config, &marks).await?;
-                verify_marks(client, &tg.arn, &names.target_group, &marks).await?;
+            _ => {
+                let tg = create_target_group(client, &names.target_group, config, marks).await?;
+                verify_marks(client, &tg.arn, &names.target_group, marks).await?;
                 Ok(tg)
             }
         }
     };
     let load_balancer = async {
-        let mut desired = marks.clone();
-        desired.extend(config.load_balancer_tags.clone());
-        match existing.and_then(|s| s.load_balancer.as_ref()) {
-            Some(lb) => {
+        match (existing.and_then(|s| s.load_balancer.as_ref()), &plan.load_balancer) {
+            (Some(lb), ResourceStep::Change(changes)) => {
                 let mut lb = lb.clone();
-                let changes = load_balancer_changes(&lb, config, &desired);
                 if let Some(tags) = &changes.add_tags {
                     add_tags(client, &lb.arn, tags).await?;
                 }
                 remove_tags(client, &lb.arn, &changes.remove_tag_keys).await?;
                 set_load_balancer_attributes(client, &lb.arn, &changes.attributes).await?;
                 lb.tags.retain(|k, _| !changes.remove_tag_keys.contains(k));
-                lb.tags.extend(desired);
+                lb.tags.extend(plan.load_balancer_tags.clone());
                 Ok::<_, StrataError>((lb, false))
             }
-            None => {
-                let mut lb = create_load_balancer(client, &names.load_balancer, config, &marks).await?;
-                verify_marks(client, &lb.arn, &names.load_balancer, &marks).await?;
-                lb.tags = desired;
+            _ => {
+                let mut lb = create_load_balancer(client, &names.load_balancer, config, marks).await?;
+                verify_marks(client, &lb.arn, &names.load_balancer, marks).await?;
+                lb.tags = plan.load_balancer_tags.clone();
                 Ok((lb, true))
             }
         }
     };
     let (target_group, (load_balancer, fresh_load_balancer)) = futures::try_join!(target_group, load_balancer)?;
-    let fresh_target_group = existing.and_then(|s| s.target_group.as_ref()).is_none();
+    let fresh_target_group = !matches!(plan.target_group, ResourceStep::Change(_));
     Ok(ShardResources { load_balancer, target_group, fresh_load_balancer, fresh_target_group })
 }
 
@@ -108,13 +106,12 @@ pub async fn ensure_shard_resources(
 /// listeners, read again only when not observed).
 pub async fn ensure_shard_listeners(
     client: &elbv2::Client,
-    fleet: &FleetName,
-    index: ShardIndex,
     config: &ShardConfig,
     made: &ShardResources,
     existing: Option<&Shard>,
+    plan: &ShardPlan,
 ) -> Result<()> {
-    let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
+    let marks = &plan.marks;
     let known = match (made.fresh_load_balancer, existing) {
         (true, _) => Some(Vec::new()),
         (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
@@ -145,7 +142,7 @@ pub async fn ensure_shard_listeners(
             false => Ok(()),
         }
     };
-    let tags = tags_from(&marks);
+    let tags = tags_from(marks);
     let listeners = ensure_listeners(client, lb, tg, config, &tags, known);
     futures::try_join!(lb_attributes, tg_attributes, listeners)?;
     Ok(())

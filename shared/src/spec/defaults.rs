@@ -147,11 +147,11 @@ impl Default for Stickiness {
 pub struct TagSelector {
     /// Tag key an ASG must carry to belong to the fleet.
     #[serde_as(as = "cfn::Text")]
-    #[garde(length(max = 128))]
+    #[garde(length(chars, max = 128))]
     pub key: String,
     /// Value that tag must have.
     #[serde_as(as = "cfn::Text")]
-    #[garde(length(max = 256))]
+    #[garde(length(chars, max = 256))]
     pub value: String,
 }
 

@@ -196,7 +196,7 @@ pub struct FleetSpec {
     /// the fleet's target groups by the asg-registrar (on an event naming them, or its scheduled reconcile).
     #[serde_as(as = "cfn::List")]
     #[serde(default)]
-    #[garde(inner(length(max = 255)))]
+    #[garde(inner(length(chars, max = 255)))]
     pub auto_scaling_group_names: Vec<String>,
     /// ASGs of the fleet, by tag.
     ///

@@ -17,6 +17,7 @@ impl FleetSpec {
             return Err(StrataError::InvalidSpec(FieldErrors(errors)));
         }
         let mut props = props.clone();
+        tidy(&mut props);
         let mut errors = unknown_and_missing(&schema::json_schema(), &mut props, "");
         let spec = read(&mut props, &mut errors);
         if let Some(spec) = &spec {
@@ -37,6 +38,33 @@ impl FleetSpec {
         self.hosted_zone_id = self.hosted_zone_id.trim_start_matches("/hostedzone/").to_owned();
         self
     }
+}
+
+/// What CloudFormation and template authors send that means "left out" or the same value: surrounding
+/// whitespace on text, `null` for a property (its default), and an empty `AutoScalingGroupTag` (no selector).
+fn tidy(value: &mut Value) {
+    match value {
+        Value::String(text) if text.trim().len() != text.len() => *text = text.trim().to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(tidy);
+            if map.get("AutoScalingGroupTag").is_some_and(|t| t.as_object().is_some_and(|o| o.is_empty())) {
+                map.remove("AutoScalingGroupTag");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// serde's message, cut so that one huge value cannot crowd the others out of the answer (4 KiB in all).
+fn problem(message: String) -> String {
+    const MAX: usize = 200;
+    if message.len() <= MAX {
+        return message;
+    }
+    let cut = (0..=MAX).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
+    format!("{}… ({} bytes)", &message[..cut], message.len())
 }
 
 /// A valid value of each required property, put in place of a bad one so that the rest can still be read.
@@ -97,11 +125,11 @@ fn read(props: &mut Value, errors: &mut Vec<FieldError>) -> Option<FleetSpec> {
         if keys.is_empty() || errors.iter().any(|e| e.field == field) {
             errors.push(FieldError::new(
                 if field.is_empty() { "ResourceProperties".into() } else { field },
-                error.inner().to_string(),
+                problem(error.inner().to_string()),
             ));
             return None;
         }
-        errors.push(FieldError::new(field.clone(), error.inner().to_string()));
+        errors.push(FieldError::new(field.clone(), problem(error.inner().to_string())));
         let (last, parents) = keys.split_last().expect("not empty");
         let parent = parents.iter().try_fold(&mut *props, |v, k| v.get_mut(k)).and_then(Value::as_object_mut)?;
         replace(parent, last, placeholder(&field));

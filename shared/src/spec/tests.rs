@@ -152,3 +152,32 @@ fn the_health_check_timeout_is_below_every_interval_aws_accepts() {
     assert_eq!(health_check_timeout(30), 5, "AWS's default HTTP timeout where it fits");
     assert_eq!(health_check_timeout(5), 4);
 }
+
+#[test]
+fn what_means_left_out_is_read_as_left_out() {
+    let mut props = valid_properties();
+    props["AutoScalingGroupTag"] = json!({});
+    props["Scheme"] = json!(" internal ");
+    props["Limits"] = json!({"MaxShards": null});
+    props["Stickiness"] = Value::Null;
+    let spec = FleetSpec::from_properties(&props).unwrap();
+    assert_eq!(spec.auto_scaling_group_tag, None);
+    assert_eq!(spec.scheme, Scheme::Internal);
+    assert_eq!(spec.limits.max_shards, 8);
+    props["AutoScalingGroupNames"] = json!(["é".repeat(255)]);
+    props["AutoScalingGroupTag"] = json!({"Key": "k".repeat(128), "Value": "é".repeat(256)});
+    assert!(FleetSpec::from_properties(&props).is_ok(), "AWS counts characters, not bytes");
+}
+
+#[test]
+fn a_huge_bad_value_does_not_crowd_out_the_other_fields() {
+    let mut props = valid_properties();
+    props["Scheme"] = json!("x".repeat(100_000));
+    props["Limits"] = json!("y".repeat(100_000));
+    props["TargetPort"] = json!("none");
+    let Err(StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&props) else { panic!("refused") };
+    let mut fields = errors.fields();
+    fields.sort();
+    assert_eq!(fields, vec!["Limits", "Scheme", "TargetPort"]);
+    assert!(errors.to_string().len() < 1000, "{} bytes", errors.to_string().len());
+}

@@ -7,9 +7,9 @@ pub use emf::{MetricUnit, Metrics, NAMESPACE};
 
 use tracing_subscriber::EnvFilter;
 
-/// JSON logs on stdout, filtered by `STRATA_LOG` (default `info`). Safe to call more than once.
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+/// JSON logs on stdout, filtered by `filter` (`STRATA_LOG`, see `settings`). Safe to call more than once.
+pub fn init_logging(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::{Listener, ListenerAction};
-use crate::names::{FleetName, Owner, ShardIndex, ownership_marks};
+use crate::names::{FleetName, Owner, ShardIndex, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, foreign, ownership_marks};
 
 fn tags() -> impl Strategy<Value = Tags> {
     prop::collection::btree_map("[a-c]{1,2}", "[x-z]{1,2}", 0..4)
