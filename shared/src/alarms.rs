@@ -13,7 +13,6 @@ use crate::names::{
     FleetAlarm, FleetName, MANAGED_BY, Owner, ShardIndex, TAG_FLEET, TAG_MANAGED_BY, may_act_on, ownership_marks,
 };
 use crate::plan::alarms::{AlarmMetric, DesiredAlarm, PERIOD_SECONDS, TREAT_MISSING_DATA};
-pub use crate::plan::alarms::{MAX_ALARM_METRICS, high_threshold, load_balancer_dimension};
 
 /// PutMetricAlarm applies tags only when it creates the alarm; an existing alarm keeps the tags it has.
 fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>) -> Vec<Tag> {

@@ -5,13 +5,14 @@ use aws_sdk_route53::types::ChangeAction;
 use futures::future::try_join_all;
 
 use crate::alarms;
-use crate::attach::{AttachmentPlan, apply_attachments, plan_attachments};
+use crate::attach::apply_attachments;
 use crate::aws::AwsClients;
 use crate::dns::{self, FleetHealthCheck, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, Owner, ShardIndex};
 use crate::plan::alarms::alarm_writes;
+use crate::plan::attachments::{AttachmentPlan, plan_attachments};
 use crate::plan::guard;
 use crate::plan::health_checks::health_check_plan;
 use crate::plan::records::record_plan;

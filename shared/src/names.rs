@@ -293,6 +293,31 @@ pub fn foreign(tags: &crate::model::Tags, marks: &crate::model::Tags) -> bool {
         || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
 }
 
+/// Whether `check` is the fleet's to delete or claim: its tags say the fleet and an owner this request may act
+/// for (a CallerReference alone is never enough); an untagged one (its tagging call failed after the create) is
+/// the fleet's when its reference names one of `own_alb_ids` (ALB ids are unique, and those ALBs are the owner's).
+pub fn health_check_is_owned(
+    check: &crate::model::FleetHealthCheck,
+    tags: &crate::model::Tags,
+    fleet: &FleetName,
+    owner: Option<&Owner>,
+    take_unclaimed: bool,
+    own_alb_ids: &[&str],
+) -> bool {
+    if tags.is_empty() {
+        return own_alb_ids.contains(&check.alb_id.as_str());
+    }
+    let tag = |key: &str| tags.get(key).map(String::as_str);
+    tag(TAG_FLEET) == Some(fleet.as_str())
+        && tag(TAG_MANAGED_BY) == Some(MANAGED_BY)
+        && may_act_on(Owner::from_tags(tag).as_ref(), owner, take_unclaimed)
+}
+
+/// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
+pub fn load_balancer_dimension(lb_arn: &str) -> String {
+    lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

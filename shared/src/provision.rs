@@ -13,16 +13,19 @@ use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
-use crate::names::{FleetName, Owner, TAG_DELETING, ownership_marks, regional_name};
+use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
 use crate::plan::provision::{
     alb_ids_of, check_owner, keep_only_owned_by, region_records, replacement_conflicts, shards_to_converge,
 };
 use crate::plan::records::as_record_set;
 use crate::plan::scale::format_rfc3339;
-use crate::plan::shard::shard_plan;
+use crate::plan::shard::{ShardPlan, completion_plan, shard_plan};
 use crate::policy::{FleetPolicy, dns_from_tags};
-use crate::shard::{ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard};
+use crate::shard::{
+    ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard_listeners,
+    ensure_shard_resources, listeners_of,
+};
 use crate::spec::{FleetSpec, Scheme};
 
 /// What the provisioner reports back (CloudFormation `Fn::GetAtt` data).
@@ -81,12 +84,8 @@ pub async fn converge(
         claim(aws, &before, owner).await?;
     }
     let plans: Vec<_> = indexes.iter().map(|i| (*i, shard_plan(&spec.fleet, *i, &config, before.shard(*i)))).collect();
-    try_join_all(
-        plans
-            .iter()
-            .map(|(index, plan)| ensure_shard(&aws.elbv2, &spec.fleet, *index, &config, before.shard(*index), plan)),
-    )
-    .await?;
+    try_join_all(plans.iter().map(|(index, plan)| converge_shard(aws, &spec.fleet, *index, &config, &before, plan)))
+        .await?;
     for duplicate in &before.duplicate_load_balancers {
         delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
     }
@@ -104,6 +103,23 @@ pub async fn converge(
     let attachments = finish_fleet(aws, &settings, &fleet).await?;
     info!(fleet = %spec.fleet, shards = fleet.shards.len(), attachments = attachments.changes.len(), "fleet converged");
     Ok(summary(spec, &fleet, &aws.region))
+}
+
+/// Shard `index` brought to `config`: its ALB and TG as `plan` says, then (from what they are) its attributes and
+/// listeners. Re-running after success makes no change.
+async fn converge_shard(
+    aws: &AwsClients,
+    fleet: &FleetName,
+    index: ShardIndex,
+    config: &ShardConfig,
+    before: &ObservedFleet,
+    plan: &ShardPlan,
+) -> Result<()> {
+    let existing = before.shard(index);
+    let made = ensure_shard_resources(&aws.elbv2, fleet, index, config, existing, plan).await?;
+    let listeners = listeners_of(&aws.elbv2, &made, existing).await?;
+    let completion = completion_plan(&made, config, &listeners);
+    ensure_shard_listeners(&aws.elbv2, config, &made, plan, &completion).await
 }
 
 fn summary(spec: &FleetSpec, fleet: &ObservedFleet, region: &str) -> FleetSummary {

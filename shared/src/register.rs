@@ -4,12 +4,13 @@
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::attach::{AttachmentChange, apply_attachments, plan_attachments};
+use crate::attach::apply_attachments;
 use crate::aws::{AwsClients, autoscaling};
 use crate::error::Result;
 use crate::model::ObservedFleet;
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
+use crate::plan::attachments::{AttachmentChange, plan_attachments};
 use crate::policy::FleetPolicy;
 use crate::telemetry::Metrics;
 

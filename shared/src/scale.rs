@@ -18,13 +18,14 @@ use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::records::as_record_set;
 use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
-use crate::plan::shard::shard_plan;
+use crate::plan::shard::{completion_plan, shard_plan};
 use crate::plan::steps::{
     Drain, Removal, clone_config, drain_of, mark_drained, mark_removed, put_shard, removal_of, served_as,
 };
 use crate::policy::FleetPolicy;
 use crate::shard::{
     TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard_listeners, ensure_shard_resources,
+    listeners_of,
 };
 use crate::telemetry::Metrics;
 
@@ -183,7 +184,12 @@ pub async fn scale(
     };
     let listeners = async {
         try_join_all(built.iter().map(|(index, config, made, plan)| {
-            ensure_shard_listeners(&aws.elbv2, config, made, observed.shard(*index), plan)
+            let existing = observed.shard(*index);
+            async move {
+                let listeners = listeners_of(&aws.elbv2, made, existing).await?;
+                let completion = completion_plan(made, config, &listeners);
+                ensure_shard_listeners(&aws.elbv2, config, made, plan, &completion).await
+            }
         }))
         .await?;
         Ok(true)

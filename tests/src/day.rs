@@ -301,7 +301,7 @@ pub fn shape_of_simulation(sim: &Simulation) -> Vec<Shape> {
 /// What the emulator held, minute by minute, in the simulator's shape (for its summary and chart).
 pub fn as_simulation(minutes: &[DayMinute], policy: &FleetPolicy, start: i64) -> Simulation {
     let limit_rps = f64::from(policy.limits.requests_per_second_per_shard);
-    let alarm_rps = strata_core::alarms::high_threshold(&policy.limits) / 60.0;
+    let alarm_rps = strata_core::plan::alarms::high_threshold(&policy.limits) / 60.0;
     let minutes: Vec<Minute> = minutes
         .iter()
         .map(|m| Minute {

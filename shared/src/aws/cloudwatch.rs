@@ -75,10 +75,7 @@ pub async fn request_rates(client: &cloudwatch::Client, lb_arns: &[String]) -> R
                 .namespace("AWS/ApplicationELB")
                 .metric_name("RequestCount")
                 .dimensions(
-                    Dimension::builder()
-                        .name("LoadBalancer")
-                        .value(crate::alarms::load_balancer_dimension(arn))
-                        .build(),
+                    Dimension::builder().name("LoadBalancer").value(crate::names::load_balancer_dimension(arn)).build(),
                 )
                 .build();
             MetricDataQuery::builder()

@@ -58,37 +58,31 @@ impl CustomResourceRequest {
         }
         let request: CloudFormationCustomResourceRequest = serde_json::from_value(event)
             .map_err(|e| StrataError::InvalidEvent(format!("not a CloudFormation custom-resource request: {e}")))?;
+        // The three request types share these fields; Update and Delete name the resource, Update its old state.
+        macro_rules! read {
+            ($r:expr, $kind:expr, $physical:expr, $old:expr) => {
+                Self {
+                    request_type: $kind,
+                    physical_resource_id: $physical,
+                    old_properties: $old,
+                    response_url: $r.response_url,
+                    stack_id: $r.stack_id,
+                    request_id: $r.request_id,
+                    logical_resource_id: $r.logical_resource_id,
+                    properties: $r.resource_properties,
+                }
+            };
+        }
+        let named = |id: String| Some(id).filter(|id| !id.is_empty());
         Ok(match request {
-            CloudFormationCustomResourceRequest::Create(r) => Self {
-                request_type: RequestType::Create,
-                response_url: r.response_url,
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: None,
-                properties: r.resource_properties,
-                old_properties: None,
-            },
-            CloudFormationCustomResourceRequest::Update(r) => Self {
-                request_type: RequestType::Update,
-                response_url: r.response_url,
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: Some(r.physical_resource_id).filter(|id| !id.is_empty()),
-                properties: r.resource_properties,
-                old_properties: Some(r.old_resource_properties).filter(|p| !p.is_null()),
-            },
-            CloudFormationCustomResourceRequest::Delete(r) => Self {
-                request_type: RequestType::Delete,
-                response_url: r.response_url,
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: Some(r.physical_resource_id).filter(|id| !id.is_empty()),
-                properties: r.resource_properties,
-                old_properties: None,
-            },
+            CloudFormationCustomResourceRequest::Create(r) => read!(r, RequestType::Create, None, None),
+            CloudFormationCustomResourceRequest::Update(r) => {
+                let old = Some(r.old_resource_properties).filter(|p| !p.is_null());
+                read!(r, RequestType::Update, named(r.physical_resource_id), old)
+            }
+            CloudFormationCustomResourceRequest::Delete(r) => {
+                read!(r, RequestType::Delete, named(r.physical_resource_id), None)
+            }
             _ => return Err(StrataError::InvalidEvent("an unknown RequestType".into())),
         })
     }

@@ -6,10 +6,8 @@ use route53::types::{HealthCheckConfig, HealthCheckType, Tag, TagResourceType};
 
 use crate::error::{Result, StrataError, aws_error};
 pub use crate::model::FleetHealthCheck;
-use crate::names::{
-    FleetName, MANAGED_BY, Owner, TAG_FLEET, TAG_MANAGED_BY, may_act_on, ownership_marks,
-    parse_health_check_caller_reference,
-};
+use crate::model::Tags;
+use crate::names::{FleetName, Owner, health_check_is_owned, ownership_marks, parse_health_check_caller_reference};
 use crate::plan::health_checks::HealthCheckCreate;
 
 /// The fleet's health checks: every CallerReference that parses exactly as this fleet's.
@@ -62,16 +60,16 @@ pub async fn owned_health_checks(
         let sets = health_check_tags(client, chunk).await?;
         for check in chunk {
             // No tag set: untagged, or deleted since it was listed (then deleting it again is harmless).
-            let tags = sets.iter().find(|(id, _)| *id == check.id).map(|(_, tags)| tags.as_slice()).unwrap_or_default();
-            let tag = |key: &str| tags.iter().find(|tag| tag.key() == Some(key)).and_then(|tag| tag.value());
-            let marked = tag(TAG_FLEET) == Some(fleet.as_str()) && tag(TAG_MANAGED_BY) == Some(MANAGED_BY);
-            let untagged = tags.is_empty();
-            let ours = if untagged {
-                own_alb_ids.contains(&check.alb_id.as_str())
-            } else {
-                marked && may_act_on(Owner::from_tags(tag).as_ref(), owner, take_unclaimed)
-            };
-            if ours {
+            let tags: Tags = sets
+                .iter()
+                .find(|(id, _)| *id == check.id)
+                .into_iter()
+                .flat_map(|(_, tags)| {
+                    tags.iter()
+                        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+                })
+                .collect();
+            if health_check_is_owned(check, &tags, fleet, owner, take_unclaimed, own_alb_ids) {
                 owned.push(check.clone());
             }
         }

@@ -278,29 +278,23 @@ trait HasArn {
     fn set_tags(&mut self, tags: Tags);
 }
 
-impl HasArn for LoadBalancer {
-    fn arn(&self) -> &str {
-        &self.arn
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_tags(&mut self, tags: Tags) {
-        self.tags = tags;
-    }
+macro_rules! has_arn {
+    ($($kind:ty),*) => {$(
+        impl HasArn for $kind {
+            fn arn(&self) -> &str {
+                &self.arn
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn set_tags(&mut self, tags: Tags) {
+                self.tags = tags;
+            }
+        }
+    )*};
 }
 
-impl HasArn for TargetGroup {
-    fn arn(&self) -> &str {
-        &self.arn
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_tags(&mut self, tags: Tags) {
-        self.tags = tags;
-    }
-}
+has_arn!(LoadBalancer, TargetGroup);
 
 /// The fleets that have at least one Strata ALB in the region (for triggers that name no fleet).
 pub async fn discover_fleets(aws: &AwsClients) -> Result<Vec<FleetName>> {

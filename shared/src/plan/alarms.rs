@@ -2,7 +2,9 @@
 //! `strata-<fleet>-s<k>-requests-high`, per fleet `strata-<fleet>-requests-low` and `strata-<fleet>-targets-full`.
 
 use crate::model::{Alarm, ObservedFleet};
-use crate::names::{FleetName, ShardIndex, ShardNames, requests_low_alarm, targets_full_alarm};
+use crate::names::{
+    FleetName, ShardIndex, ShardNames, load_balancer_dimension, requests_low_alarm, targets_full_alarm,
+};
 use crate::spec::Limits;
 
 /// Alarm metric math takes at most 10 metrics: the low-load alarm sums the first 10 shards.
@@ -12,11 +14,6 @@ pub const PERIOD_SECONDS: i32 = 60;
 pub const HIGH_EVALUATION_PERIODS: i32 = 3;
 pub const LOW_EVALUATION_PERIODS: i32 = 15;
 pub const TREAT_MISSING_DATA: &str = "notBreaching";
-
-/// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
-pub fn load_balancer_dimension(lb_arn: &str) -> String {
-    lb_arn.split_once(":loadbalancer/").map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| lb_arn.to_owned())
-}
 
 /// Requests per minute at which a shard's high alarm fires.
 pub fn high_threshold(limits: &Limits) -> f64 {

@@ -80,4 +80,26 @@ mod tests {
         assert_eq!(plan.create[0].shard.get(), 1);
         assert!(health_check_plan(&name, &observed, &[], false).create.is_empty(), "internal ALBs get none");
     }
+
+    #[test]
+    fn a_health_check_is_the_fleets_by_its_tags_or_untagged_by_an_own_alb_id() {
+        use crate::model::Tags;
+        use crate::names::{Owner, health_check_is_owned};
+        let fleet = FleetName::parse("web").unwrap();
+        let owner = Owner { stack_id: "stack-a".into(), logical_resource_id: "Fleet".into() };
+        let check = FleetHealthCheck {
+            id: "hc".into(),
+            caller_reference: "strata-web-s0-abc".into(),
+            shard: ShardIndex::new(0).unwrap(),
+            alb_id: "abc".into(),
+        };
+        let marks = crate::names::ownership_marks(&fleet, Some(check.shard), Some(&owner));
+        assert!(health_check_is_owned(&check, &marks, &fleet, Some(&owner), false, &[]));
+        let other = Owner { stack_id: "stack-b".into(), ..owner.clone() };
+        assert!(!health_check_is_owned(&check, &marks, &fleet, Some(&other), true, &["abc"]), "another owner's");
+        let webapp = crate::names::ownership_marks(&FleetName::parse("webapp").unwrap(), None, Some(&owner));
+        assert!(!health_check_is_owned(&check, &webapp, &fleet, Some(&owner), true, &["abc"]), "another fleet's");
+        assert!(health_check_is_owned(&check, &Tags::new(), &fleet, Some(&owner), false, &["abc"]));
+        assert!(!health_check_is_owned(&check, &Tags::new(), &fleet, Some(&owner), false, &["xyz"]));
+    }
 }

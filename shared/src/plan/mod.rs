@@ -1,6 +1,7 @@
 //! Pure planning: `(spec, observed, trigger, now) → plan`. No I/O, no clock, no randomness.
 
 pub mod alarms;
+pub mod attachments;
 pub mod guard;
 pub mod health_checks;
 pub mod provision;

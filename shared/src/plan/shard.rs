@@ -2,7 +2,7 @@
 //! drift), and what must change on an existing shard's ALB, target group and HTTPS listener to match it. Pure:
 //! `crate::shard` only carries these changes out.
 
-use crate::attributes::{self, NOT_CLONED_LOAD_BALANCER_KEYS};
+use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGET_GROUP_DEFAULTS};
 use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, ownership_marks};
 use crate::spec::FleetSpec;
@@ -23,6 +23,8 @@ pub struct ShardConfig {
     pub target_port: i32,
     pub health_check_path: String,
     pub health_check_interval_seconds: i32,
+    /// Below the interval, as ELBv2 requires ([`health_check_timeout`]).
+    pub health_check_timeout_seconds: i32,
     pub healthy_threshold: i32,
     pub unhealthy_threshold: i32,
     pub target_group_attributes: Tags,
@@ -60,6 +62,7 @@ impl ShardConfig {
             target_port: i32::from(spec.target_port),
             health_check_path: spec.health_check_path.clone(),
             health_check_interval_seconds: i32::from(spec.health_check_interval_seconds),
+            health_check_timeout_seconds: health_check_timeout(i32::from(spec.health_check_interval_seconds)),
             healthy_threshold: i32::from(spec.healthy_threshold_count),
             unhealthy_threshold: i32::from(spec.unhealthy_threshold_count),
             target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
@@ -95,6 +98,7 @@ impl ShardConfig {
             target_port: tg.port,
             health_check_path: tg.health_check_path.clone(),
             health_check_interval_seconds: tg.health_check_interval_seconds,
+            health_check_timeout_seconds: health_check_timeout(tg.health_check_interval_seconds),
             healthy_threshold: tg.healthy_threshold,
             unhealthy_threshold: tg.unhealthy_threshold,
             target_group_attributes: tg.attributes.clone(),
@@ -205,16 +209,65 @@ pub fn shard_plan(fleet: &FleetName, index: ShardIndex, config: &ShardConfig, ex
     ShardPlan { marks, load_balancer_tags, target_group, load_balancer }
 }
 
-/// Whether the HTTPS listener's policy, default certificate or default action differ from the configuration.
-pub fn https_listener_drifted(https: &Listener, config: &ShardConfig, tg_arn: &str) -> bool {
-    https.ssl_policy.as_deref() != Some(config.ssl_policy.as_str())
-        || https.certificate_arns.first() != config.certificate_arns.first()
-        || !https.default_action.as_ref().is_some_and(|a| a.forwards_to(tg_arn))
+/// What the HTTPS:443 listener needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpsStep {
+    Create,
+    /// Its policy, default certificate or default action differs from the configuration.
+    Modify {
+        arn: String,
+    },
+    Keep {
+        arn: String,
+    },
 }
 
-/// The configuration's extra certificates the listener does not have yet.
-pub fn missing_certificates<'a>(config: &'a ShardConfig, present: &[String]) -> Vec<&'a String> {
-    config.certificate_arns.iter().skip(1).filter(|arn| !present.contains(arn)).collect()
+/// What completing a shard whose ALB and target group exist does: a new ALB's or TG's attributes brought from
+/// AWS's defaults to the configuration, and the listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionPlan {
+    pub load_balancer_attributes: Tags,
+    pub target_group_attributes: Tags,
+    /// HTTP:80 (a 301 to HTTPS) is missing.
+    pub create_http: bool,
+    pub https: HttpsStep,
+    /// Extra certificates the HTTPS listener lacks (added once it exists).
+    pub add_certificates: Vec<String>,
+}
+
+/// `listeners`: the ALB's listeners as they are (none for a new ALB).
+pub fn completion_plan(made: &ShardResources, config: &ShardConfig, listeners: &[Listener]) -> CompletionPlan {
+    let fresh = |is_fresh: bool, table, desired: &Tags| match is_fresh {
+        true => attributes::changes(&attributes::defaults(table), desired),
+        false => Tags::new(),
+    };
+    let tg_arn = &made.target_group.arn;
+    let https = listeners.iter().find(|l| l.port == 443);
+    let drifted = |l: &Listener| {
+        l.ssl_policy.as_deref() != Some(config.ssl_policy.as_str())
+            || l.certificate_arns.first() != config.certificate_arns.first()
+            || !l.default_action.as_ref().is_some_and(|a| a.forwards_to(tg_arn))
+    };
+    let present = https
+        .map(|l| l.certificate_arns.clone())
+        .unwrap_or_else(|| config.certificate_arns[..1.min(config.certificate_arns.len())].to_vec());
+    CompletionPlan {
+        load_balancer_attributes: fresh(made.fresh_load_balancer, ALB_DEFAULTS, &config.load_balancer_attributes),
+        target_group_attributes: fresh(made.fresh_target_group, TARGET_GROUP_DEFAULTS, &config.target_group_attributes),
+        create_http: !listeners.iter().any(|l| l.port == 80),
+        https: match https {
+            None => HttpsStep::Create,
+            Some(l) if drifted(l) => HttpsStep::Modify { arn: l.arn.clone() },
+            Some(l) => HttpsStep::Keep { arn: l.arn.clone() },
+        },
+        add_certificates: config
+            .certificate_arns
+            .iter()
+            .skip(1)
+            .filter(|arn| !present.contains(arn))
+            .cloned()
+            .collect(),
+    }
 }
 
 #[cfg(test)]

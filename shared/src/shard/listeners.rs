@@ -1,4 +1,5 @@
-//! A shard's listeners: HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS and forwards to the target group.
+//! A shard's listeners as the completion plan says: HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS and
+//! forwards to the target group. Listeners carry the ownership tags too, so IAM can scope their changes by tag.
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use elbv2::types::{
@@ -6,9 +7,8 @@ use elbv2::types::{
 };
 
 use super::no_resource;
-use crate::aws::elbv2 as read;
 use crate::error::{Result, aws_error};
-use crate::plan::shard::{ShardConfig, https_listener_drifted, missing_certificates};
+use crate::plan::shard::{CompletionPlan, HttpsStep, ShardConfig};
 
 fn redirect_to_https() -> Action {
     Action::builder()
@@ -27,22 +27,16 @@ fn forward_to(tg_arn: &str) -> Action {
     Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg_arn).build()
 }
 
-/// HTTP:80 answers 301 to HTTPS; HTTPS:443 terminates TLS with the certificate(s) and forwards to the TG.
-/// Listeners carry the ownership tags too, so IAM can scope their changes by tag.
 pub(super) async fn ensure_listeners(
     client: &elbv2::Client,
     lb_arn: &str,
     tg_arn: &str,
     config: &ShardConfig,
     tags: &[Tag],
-    known: Option<Vec<crate::model::Listener>>,
+    plan: &CompletionPlan,
 ) -> Result<()> {
-    let existing = match known {
-        Some(listeners) => listeners,
-        None => read::listeners_of(client, lb_arn).await?,
-    };
     let http = async {
-        if existing.iter().any(|l| l.port == 80) {
+        if !plan.create_http {
             return Ok(());
         }
         client
@@ -57,8 +51,7 @@ pub(super) async fn ensure_listeners(
             .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
         Ok(())
     };
-    let https = ensure_https_listener(client, lb_arn, tg_arn, config, tags, existing.iter().find(|l| l.port == 443));
-    futures::try_join!(http, https)?;
+    futures::try_join!(http, ensure_https_listener(client, lb_arn, tg_arn, config, tags, plan))?;
     Ok(())
 }
 
@@ -68,25 +61,24 @@ async fn ensure_https_listener(
     tg_arn: &str,
     config: &ShardConfig,
     tags: &[Tag],
-    existing: Option<&crate::model::Listener>,
+    plan: &CompletionPlan,
 ) -> Result<()> {
     let default_cert = config.certificate_arns.first().cloned().unwrap_or_default();
-    let (https_arn, present) = match existing {
-        Some(https) => {
-            if https_listener_drifted(https, config, tg_arn) {
-                client
-                    .modify_listener()
-                    .listener_arn(&https.arn)
-                    .ssl_policy(&config.ssl_policy)
-                    .certificates(Certificate::builder().certificate_arn(&default_cert).build())
-                    .default_actions(forward_to(tg_arn))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("elbv2", "ModifyListener", e))?;
-            }
-            (https.arn.clone(), https.certificate_arns.clone())
+    let https_arn = match &plan.https {
+        HttpsStep::Keep { arn } => arn.clone(),
+        HttpsStep::Modify { arn } => {
+            client
+                .modify_listener()
+                .listener_arn(arn)
+                .ssl_policy(&config.ssl_policy)
+                .certificates(Certificate::builder().certificate_arn(&default_cert).build())
+                .default_actions(forward_to(tg_arn))
+                .send()
+                .await
+                .map_err(|e| aws_error("elbv2", "ModifyListener", e))?;
+            arn.clone()
         }
-        None => {
+        HttpsStep::Create => {
             let created = client
                 .create_listener()
                 .load_balancer_arn(lb_arn)
@@ -100,18 +92,15 @@ async fn ensure_https_listener(
                 .await
                 .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
             let arn = created.listeners().first().and_then(|l| l.listener_arn());
-            (arn.ok_or_else(|| no_resource("CreateListener", "HTTPS:443"))?.to_owned(), vec![default_cert])
+            arn.ok_or_else(|| no_resource("CreateListener", "HTTPS:443"))?.to_owned()
         }
     };
-    let extra: Vec<Certificate> = missing_certificates(config, &present)
-        .into_iter()
-        .map(|arn| Certificate::builder().certificate_arn(arn).build())
-        .collect();
-    if !extra.is_empty() {
+    if !plan.add_certificates.is_empty() {
+        let extra = plan.add_certificates.iter().map(|arn| Certificate::builder().certificate_arn(arn).build());
         client
             .add_listener_certificates()
             .listener_arn(&https_arn)
-            .set_certificates(Some(extra))
+            .set_certificates(Some(extra.collect()))
             .send()
             .await
             .map_err(|e| aws_error("elbv2", "AddListenerCertificates", e))?;

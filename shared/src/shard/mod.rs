@@ -10,13 +10,12 @@ mod target_group;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use elbv2::types::Tag;
 
-use crate::attributes::{self, ALB_DEFAULTS, TARGET_GROUP_DEFAULTS};
 use crate::aws::elbv2 as read;
 use crate::error::{Result, StrataError, aws_error};
-use crate::model::{Shard, Tags};
+use crate::model::{Listener, Shard, Tags};
 use crate::names::{FleetName, ShardIndex, ShardNames, foreign};
-use crate::plan::shard::{ResourceStep, ShardPlan};
-pub use crate::plan::shard::{ShardConfig, ShardResources, health_check_timeout};
+use crate::plan::shard::{CompletionPlan, ResourceStep, ShardPlan};
+pub use crate::plan::shard::{ShardConfig, ShardResources};
 pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_shard, delete_target_group};
 use listeners::ensure_listeners;
 use load_balancer::{create_load_balancer, remove_tags, set_load_balancer_attributes};
@@ -24,22 +23,6 @@ use target_group::{create_target_group, set_target_group_attributes, update_targ
 
 pub(crate) fn tags_from(map: &Tags) -> Vec<Tag> {
     map.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-/// Makes shard `index` match `config` as `plan` says: creates what is missing, updates only what drifted (so
-/// re-running after success makes no change). The TG and the ALB do not depend on each other and are made side by
-/// side; the two listeners follow, side by side too. Returns the shard's ARNs.
-pub async fn ensure_shard(
-    client: &elbv2::Client,
-    fleet: &FleetName,
-    index: ShardIndex,
-    config: &ShardConfig,
-    existing: Option<&Shard>,
-    plan: &ShardPlan,
-) -> Result<(String, String)> {
-    let made = ensure_shard_resources(client, fleet, index, config, existing, plan).await?;
-    ensure_shard_listeners(client, config, &made, existing, plan).await?;
-    Ok((made.load_balancer.arn, made.target_group.arn))
 }
 
 /// The ALB and the target group of shard `index`, side by side: made where missing, their tags and settings
@@ -101,49 +84,34 @@ pub async fn ensure_shard_resources(
     Ok(ShardResources { load_balancer, target_group, fresh_load_balancer, fresh_target_group })
 }
 
-/// Completes a shard whose ALB and target group `made` holds, all side by side: the attributes of a new ALB or
-/// TG (AWS's defaults brought to `config`), and both listeners (a new ALB has none; an observed one brings its
-/// listeners, read again only when not observed).
+/// The listeners of a shard whose ALB and target group `made` holds: none for a new ALB, the observed ones, or
+/// read now when the observation had none (an observation without listeners).
+pub async fn listeners_of(
+    client: &elbv2::Client,
+    made: &ShardResources,
+    existing: Option<&Shard>,
+) -> Result<Vec<Listener>> {
+    match (made.fresh_load_balancer, existing) {
+        (true, _) => Ok(Vec::new()),
+        (false, Some(shard)) if !shard.listeners.is_empty() => Ok(shard.listeners.clone()),
+        _ => read::listeners_of(client, &made.load_balancer.arn).await,
+    }
+}
+
+/// Completes a shard whose ALB and target group `made` holds, as `completion` says, all side by side: a new
+/// ALB's or TG's attributes, and both listeners.
 pub async fn ensure_shard_listeners(
     client: &elbv2::Client,
     config: &ShardConfig,
     made: &ShardResources,
-    existing: Option<&Shard>,
     plan: &ShardPlan,
+    completion: &CompletionPlan,
 ) -> Result<()> {
-    let marks = &plan.marks;
-    let known = match (made.fresh_load_balancer, existing) {
-        (true, _) => Some(Vec::new()),
-        (false, Some(shard)) if !shard.listeners.is_empty() => Some(shard.listeners.clone()),
-        _ => None,
-    };
     let (lb, tg) = (&made.load_balancer.arn, &made.target_group.arn);
-    let lb_attributes = async {
-        match made.fresh_load_balancer {
-            true => {
-                let changed =
-                    attributes::changes(&attributes::defaults(ALB_DEFAULTS), &config.load_balancer_attributes);
-                set_load_balancer_attributes(client, lb, &changed).await
-            }
-            false => Ok(()),
-        }
-    };
-    let tg_attributes = async {
-        match made.fresh_target_group {
-            true => {
-                let defaults = attributes::defaults(TARGET_GROUP_DEFAULTS);
-                set_target_group_attributes(
-                    client,
-                    tg,
-                    &attributes::changes(&defaults, &config.target_group_attributes),
-                )
-                .await
-            }
-            false => Ok(()),
-        }
-    };
-    let tags = tags_from(marks);
-    let listeners = ensure_listeners(client, lb, tg, config, &tags, known);
+    let lb_attributes = set_load_balancer_attributes(client, lb, &completion.load_balancer_attributes);
+    let tg_attributes = set_target_group_attributes(client, tg, &completion.target_group_attributes);
+    let tags = tags_from(&plan.marks);
+    let listeners = ensure_listeners(client, lb, tg, config, &tags, completion);
     futures::try_join!(lb_attributes, tg_attributes, listeners)?;
     Ok(())
 }

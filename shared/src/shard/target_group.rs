@@ -8,7 +8,7 @@ use crate::attributes;
 use crate::aws::elbv2 as read;
 use crate::error::{Result, aws_error};
 use crate::model::{Tags, TargetGroup};
-use crate::plan::shard::{ShardConfig, health_check_timeout};
+use crate::plan::shard::ShardConfig;
 
 pub(super) async fn create_target_group(
     client: &elbv2::Client,
@@ -26,7 +26,7 @@ pub(super) async fn create_target_group(
         .health_check_protocol(ProtocolEnum::Http)
         .health_check_path(&config.health_check_path)
         .health_check_interval_seconds(config.health_check_interval_seconds)
-        .health_check_timeout_seconds(health_check_timeout(config.health_check_interval_seconds))
+        .health_check_timeout_seconds(config.health_check_timeout_seconds)
         .healthy_threshold_count(config.healthy_threshold)
         .unhealthy_threshold_count(config.unhealthy_threshold)
         .matcher(Matcher::builder().http_code("200").build())
@@ -62,7 +62,7 @@ pub(super) async fn update_target_group(client: &elbv2::Client, arn: &str, confi
         .target_group_arn(arn)
         .health_check_path(&config.health_check_path)
         .health_check_interval_seconds(config.health_check_interval_seconds)
-        .health_check_timeout_seconds(health_check_timeout(config.health_check_interval_seconds))
+        .health_check_timeout_seconds(config.health_check_timeout_seconds)
         .healthy_threshold_count(config.healthy_threshold)
         .unhealthy_threshold_count(config.unhealthy_threshold)
         .send()

@@ -19,6 +19,7 @@ impl FleetSpec {
         let mut props = props.clone();
         tidy(&mut props);
         let mut errors = unknown_and_missing(&schema::json_schema(), &mut props, "");
+        drop_nulls(&mut props);
         let spec = read(&mut props, &mut errors);
         if let Some(spec) = &spec {
             let noted: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
@@ -40,20 +41,28 @@ impl FleetSpec {
     }
 }
 
-/// What CloudFormation and template authors send that means "left out" or the same value: surrounding
-/// whitespace on text, `null` for a property (its default), and an empty `AutoScalingGroupTag` (no selector).
+/// What CloudFormation and template authors send that means the same value or "left out": surrounding
+/// whitespace on text, and an `AutoScalingGroupTag` with no key and no value (no tag selector).
 fn tidy(value: &mut Value) {
     match value {
         Value::String(text) if text.trim().len() != text.len() => *text = text.trim().to_owned(),
         Value::Array(items) => items.iter_mut().for_each(tidy),
         Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
             map.values_mut().for_each(tidy);
-            if map.get("AutoScalingGroupTag").is_some_and(|t| t.as_object().is_some_and(|o| o.is_empty())) {
+            let empty = |v: &Value| v.as_object().is_some_and(|o| o.values().all(Value::is_null));
+            if map.get("AutoScalingGroupTag").is_some_and(empty) {
                 map.remove("AutoScalingGroupTag");
             }
         }
         _ => {}
+    }
+}
+
+/// A known property given as `null` is left out (its default); run after unknown ones were named.
+fn drop_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(drop_nulls);
     }
 }
 

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::{Listener, ListenerAction};
+use crate::model::{Listener, ListenerAction, LoadBalancer};
 use crate::names::{FleetName, Owner, ShardIndex, TAG_OWNER_RESOURCE, TAG_OWNER_STACK, foreign, ownership_marks};
 
 fn tags() -> impl Strategy<Value = Tags> {
@@ -93,8 +93,17 @@ fn a_resource_under_the_shards_name_with_another_owner_is_foreign() {
     assert!(foreign(&unowned, &marks));
 }
 
+fn made(fresh: bool) -> ShardResources {
+    ShardResources {
+        load_balancer: LoadBalancer { arn: "arn:lb".into(), ..LoadBalancer::default() },
+        target_group: target_group(Tags::new(), Tags::new(), 15),
+        fresh_load_balancer: fresh,
+        fresh_target_group: fresh,
+    }
+}
+
 #[test]
-fn the_https_listener_drifts_on_policy_default_certificate_or_target() {
+fn the_https_listener_is_modified_on_policy_default_certificate_or_target_and_extra_certificates_added() {
     let config = config(Tags::new(), Tags::new(), Tags::new(), 15);
     let https = Listener {
         arn: "arn:l".into(),
@@ -104,11 +113,25 @@ fn the_https_listener_drifts_on_policy_default_certificate_or_target() {
         certificate_arns: config.certificate_arns.clone(),
         default_action: Some(ListenerAction::Forward { target_group_arn: "arn:tg".into() }),
     };
-    assert!(!https_listener_drifted(&https, &config, "arn:tg"));
-    assert!(https_listener_drifted(&https, &config, "arn:other-tg"));
-    assert!(https_listener_drifted(&Listener { ssl_policy: None, ..https.clone() }, &config, "arn:tg"));
+    let http = Listener { arn: "arn:h".into(), port: 80, ..https.clone() };
+    let plan = completion_plan(&made(false), &config, &[http.clone(), https.clone()]);
+    assert_eq!((plan.create_http, &plan.https), (false, &HttpsStep::Keep { arn: "arn:l".into() }));
+    assert!(plan.load_balancer_attributes.is_empty() && plan.add_certificates.is_empty());
+    let elsewhere = Listener {
+        default_action: Some(ListenerAction::Forward { target_group_arn: "arn:x".into() }),
+        ..https.clone()
+    };
+    assert_eq!(completion_plan(&made(false), &config, &[elsewhere]).https, HttpsStep::Modify { arn: "arn:l".into() });
+    let no_policy = Listener { ssl_policy: None, ..https.clone() };
+    assert_eq!(
+        completion_plan(&made(false), &config, &[http, no_policy]).https,
+        HttpsStep::Modify { arn: "arn:l".into() }
+    );
     let mut two = config.clone();
     two.certificate_arns.push("arn:extra".into());
-    assert_eq!(missing_certificates(&two, &https.certificate_arns), vec!["arn:extra"]);
-    assert!(missing_certificates(&two, &two.certificate_arns).is_empty());
+    two.load_balancer_attributes.insert("routing.http.drop_invalid_header_fields.enabled".into(), "true".into());
+    let fresh = completion_plan(&made(true), &two, &[]);
+    assert!(fresh.create_http && fresh.https == HttpsStep::Create);
+    assert_eq!(fresh.add_certificates, vec!["arn:extra".to_owned()]);
+    assert!(!fresh.load_balancer_attributes.is_empty(), "a new ALB's attributes come from AWS's defaults");
 }
