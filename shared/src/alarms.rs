@@ -49,17 +49,13 @@ pub async fn put_alarm(
     alarm: &DesiredAlarm,
     owner: Option<&Owner>,
 ) -> Result<()> {
-    let comparison = match alarm.above {
-        true => ComparisonOperator::GreaterThanThreshold,
-        false => ComparisonOperator::LessThanThreshold,
-    };
     let request = client
         .put_metric_alarm()
         .alarm_name(&alarm.name)
         .alarm_description(&alarm.description)
         .evaluation_periods(alarm.evaluation_periods)
         .threshold(alarm.threshold)
-        .comparison_operator(comparison)
+        .comparison_operator(ComparisonOperator::from(alarm.comparison()))
         .treat_missing_data(TREAT_MISSING_DATA)
         .set_alarm_actions(Some(alarm.actions.clone()).filter(|a| !a.is_empty()))
         .set_tags(Some(tags(fleet, alarm.shard, owner)));

@@ -23,8 +23,6 @@ pub struct ShardConfig {
     pub target_port: i32,
     pub health_check_path: String,
     pub health_check_interval_seconds: i32,
-    /// Below the interval, as ELBv2 requires ([`health_check_timeout`]).
-    pub health_check_timeout_seconds: i32,
     pub healthy_threshold: i32,
     pub unhealthy_threshold: i32,
     pub target_group_attributes: Tags,
@@ -62,7 +60,6 @@ impl ShardConfig {
             target_port: i32::from(spec.target_port),
             health_check_path: spec.health_check_path.clone(),
             health_check_interval_seconds: i32::from(spec.health_check_interval_seconds),
-            health_check_timeout_seconds: health_check_timeout(i32::from(spec.health_check_interval_seconds)),
             healthy_threshold: i32::from(spec.healthy_threshold_count),
             unhealthy_threshold: i32::from(spec.unhealthy_threshold_count),
             target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
@@ -98,7 +95,6 @@ impl ShardConfig {
             target_port: tg.port,
             health_check_path: tg.health_check_path.clone(),
             health_check_interval_seconds: tg.health_check_interval_seconds,
-            health_check_timeout_seconds: health_check_timeout(tg.health_check_interval_seconds),
             healthy_threshold: tg.healthy_threshold,
             unhealthy_threshold: tg.unhealthy_threshold,
             target_group_attributes: tg.attributes.clone(),
@@ -118,6 +114,13 @@ pub struct ShardResources {
     pub fresh_load_balancer: bool,
     /// The target group was just made, with AWS's default attributes.
     pub fresh_target_group: bool,
+}
+
+impl ShardConfig {
+    /// Below the interval, as ELBv2 requires ([`health_check_timeout`]).
+    pub fn health_check_timeout_seconds(&self) -> i32 {
+        health_check_timeout(self.health_check_interval_seconds)
+    }
 }
 
 /// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
