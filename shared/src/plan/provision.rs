@@ -1,10 +1,13 @@
 //! The provisioner's decisions: whose fleet this is, what AWS cannot change in place, which shards a
 //! Create or Update builds, and what a Delete removes.
 
+use serde_json::{Value, json};
+
 use crate::error::{Result, StrataError};
-use crate::model::{ObservedFleet, OwnedRecord, Tags};
+use crate::model::{ObservedFleet, OwnedRecord, Shard, Tags};
 use crate::names::{FleetName, Owner, ShardIndex};
 use crate::spec::FleetSpec;
+use crate::spec::schema::{pointer, refused_properties};
 
 /// One fleet name in a region belongs to one custom resource. Another owner's fleet is refused; an unclaimed
 /// one (made before owners were written) only to a request that may claim it: the Update of the custom
@@ -24,33 +27,43 @@ pub fn check_owner(fleet: &FleetName, region: &str, observed: &ObservedFleet, ma
     Ok(())
 }
 
-/// Fields of existing shards that differ from the spec and that AWS cannot change in place.
+/// Properties declared `refused` on Update (`x-on-update` on the field) whose value differs from what an
+/// existing ALB or target group was built with: AWS cannot change them in place.
 pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<String> {
+    let wanted = serde_json::to_value(spec).unwrap_or_default();
+    let refused = refused_properties();
     let mut conflicts = Vec::new();
-    for shard in &observed.shards {
-        if let Some(lb) = &shard.load_balancer {
-            if lb.scheme != spec.scheme.as_aws() {
-                conflicts.push(format!("Scheme ({} has {}, spec says {})", lb.name, lb.scheme, spec.scheme.as_aws()));
-            }
-            if lb.vpc_id != spec.vpc_id && !lb.vpc_id.is_empty() {
-                conflicts.push(format!("VpcId ({} is in {}, spec says {})", lb.name, lb.vpc_id, spec.vpc_id));
-            }
-        }
-        if let Some(tg) = &shard.target_group {
-            if tg.target_type != spec.target_type.as_aws() {
-                conflicts.push(format!(
-                    "TargetType ({} is {}, spec says {})",
-                    tg.name,
-                    tg.target_type,
-                    spec.target_type.as_aws()
-                ));
-            }
-            if tg.port != i32::from(spec.target_port) {
-                conflicts.push(format!("TargetPort ({} uses {}, spec says {})", tg.name, tg.port, spec.target_port));
-            }
+    for (property, resource, built) in observed.shards.iter().flat_map(built_with) {
+        let Some(want) = pointer(&wanted, property).filter(|_| refused.iter().any(|r| r == property)) else {
+            continue;
+        };
+        if *want != built {
+            conflicts.push(format!("{property} ({resource} has {}, spec says {})", plain(&built), plain(want)));
         }
     }
     conflicts
+}
+
+/// What a shard's ALB and target group were built with, by property, as the spec writes it. Every property
+/// declared `refused` has a reading here (a test holds the two together).
+fn built_with(shard: &Shard) -> Vec<(&'static str, &str, Value)> {
+    let mut out = Vec::new();
+    if let Some(lb) = &shard.load_balancer {
+        out.push(("Scheme", lb.name.as_str(), json!(lb.scheme)));
+        out.push(("VpcId", lb.name.as_str(), json!(lb.vpc_id)));
+    }
+    if let Some(tg) = &shard.target_group {
+        out.push(("TargetType", tg.name.as_str(), json!(tg.target_type)));
+        out.push(("TargetPort", tg.name.as_str(), json!(tg.port)));
+        out.push(("VpcId", tg.name.as_str(), json!(tg.vpc_id)));
+    }
+    // AWS may omit a value the model then holds as empty: nothing to compare.
+    out.retain(|(_, _, value)| value.as_str() != Some(""));
+    out
+}
+
+fn plain(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// The shards a Create or Update converges: every one not draining, and, up to MinShards, new ones at the

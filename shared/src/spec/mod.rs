@@ -251,11 +251,6 @@ impl FleetSpec {
             tag: self.auto_scaling_group_tag.as_ref().map(|t| (t.key.clone(), t.value.clone())),
         }
     }
-
-    /// Properties whose change AWS cannot make in place (`x-on-update` refused or new-fleet), by name.
-    pub fn replacement_fields(&self, other: &FleetSpec) -> Vec<String> {
-        schema::replacement_fields(self, other)
-    }
 }
 
 #[cfg(test)]

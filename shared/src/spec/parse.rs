@@ -18,7 +18,7 @@ impl FleetSpec {
         }
         let mut props = props.clone();
         tidy(&mut props);
-        let mut errors = unknown_and_missing(&schema::json_schema(), &mut props, "");
+        let mut errors = unknown_and_missing(schema::json_schema(), &mut props, "");
         drop_nulls(&mut props);
         let spec = read(&mut props, &mut errors);
         if let Some(spec) = &spec {

@@ -8,11 +8,11 @@ use super::schema::{self, OnUpdate, flatten, properties};
 pub fn markdown_reference() -> String {
     let root = schema::json_schema();
     let mut out = String::from("| Property | Type | Default | Allowed | On Update |\n|---|---|---|---|---|\n");
-    let flat = flatten(&root);
+    let flat = flatten(root);
     for (path, p) in &flat {
         let (parent, name) = match path.rsplit_once('.') {
-            Some((parent, name)) => (flat.iter().find(|(p, _)| p == parent).map_or(&root, |(_, s)| *s), name),
-            None => (&root, path.as_str()),
+            Some((parent, name)) => (flat.iter().find(|(p, _)| p == parent).map_or(root, |(_, s)| *s), name),
+            None => (root, path.as_str()),
         };
         let required = schema::required(parent).contains(&name);
         out.push_str(&format!(

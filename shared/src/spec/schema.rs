@@ -2,6 +2,8 @@
 //! attributes and garde rules), and what the provisioner reads from it: which properties exist, which are
 //! required, a valid example of each, and which changes AWS cannot make in place (`x-on-update`).
 
+use std::sync::OnceLock;
+
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
@@ -50,8 +52,13 @@ const CHECKED_BY_THE_PROVISIONER: &str = "Not expressed here, checked by the pro
     property and reads a JSON number where text is expected.";
 
 /// The JSON Schema (draft 2020-12), every subschema inline, properties in the order of the type.
-/// An optional property also allows `null` (read as left out).
-pub fn json_schema() -> Value {
+/// An optional property also allows `null` (read as left out). Generated once per process.
+pub fn json_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(generate)
+}
+
+fn generate() -> Value {
     let generator = SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true).into_generator();
     let mut schema = generator.into_root_schema_for::<FleetSpec>().to_value();
     tighten_numbers_as_text(&mut schema);
@@ -67,7 +74,7 @@ pub fn json_schema() -> Value {
 
 /// The schema as committed: pretty JSON and a final newline.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).expect("a schema serializes");
+    let mut text = serde_json::to_string_pretty(json_schema()).expect("a schema serializes");
     text.push('\n');
     text
 }
@@ -128,19 +135,21 @@ pub fn flatten(schema: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-/// Properties whose change from `old` to `new` AWS cannot make in place (refused, or a new fleet).
-pub fn replacement_fields(old: &FleetSpec, new: &FleetSpec) -> Vec<String> {
-    let schema = json_schema();
-    let (old, new) = (serde_json::to_value(old).unwrap_or_default(), serde_json::to_value(new).unwrap_or_default());
-    flatten(&schema)
-        .into_iter()
-        .filter(|(_, p)| matches!(OnUpdate::of(p), OnUpdate::Refused | OnUpdate::NewFleet))
-        .filter(|(path, _)| pointer(&old, path) != pointer(&new, path))
-        .map(|(path, _)| path)
-        .collect()
+/// The properties declared `refused` on Update (`x-on-update`), by path: what the provisioner compares with
+/// what the existing ALBs and target groups were built with.
+pub fn refused_properties() -> &'static [String] {
+    static REFUSED: OnceLock<Vec<String>> = OnceLock::new();
+    REFUSED.get_or_init(|| {
+        flatten(json_schema())
+            .into_iter()
+            .filter(|(_, property)| OnUpdate::of(property) == OnUpdate::Refused)
+            .map(|(path, _)| path)
+            .collect()
+    })
 }
 
-fn pointer<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+/// A property's value in a spec written as JSON (`Limits.MaxShards`).
+pub fn pointer<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     value.pointer(&format!("/{}", path.replace('.', "/")))
 }
 
@@ -240,12 +249,13 @@ mod tests {
     #[test]
     fn update_behaviour_is_declared_on_the_fields_aws_cannot_change() {
         let schema = json_schema();
-        let declared: Vec<(String, OnUpdate)> = flatten(&schema)
+        let declared: Vec<(String, OnUpdate)> = flatten(schema)
             .into_iter()
             .map(|(path, p)| (path, OnUpdate::of(p)))
             .filter(|(_, on)| matches!(on, OnUpdate::Refused | OnUpdate::NewFleet))
             .collect();
         let names: Vec<&str> = declared.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(names, ["FleetName", "VpcId", "Scheme", "TargetType", "TargetPort"]);
+        assert_eq!(refused_properties(), ["VpcId", "Scheme", "TargetType", "TargetPort"]);
     }
 }

@@ -91,16 +91,6 @@ fn an_asg_tag_selector_alone_is_enough() {
 }
 
 #[test]
-fn replacement_fields_are_the_ones_aws_cannot_change_in_place() {
-    let old = FleetSpec::from_properties(&valid_properties()).unwrap();
-    let mut props = valid_properties();
-    props["Scheme"] = json!("internal");
-    props["DeregistrationDelaySeconds"] = json!(10);
-    let new = FleetSpec::from_properties(&props).unwrap();
-    assert_eq!(old.replacement_fields(&new), vec!["Scheme"]);
-}
-
-#[test]
 fn names_aws_would_refuse_are_refused_without_echoing_them() {
     let mut props = valid_properties();
     props["AutoScalingGroupNames"] = json!(["web-a", "a".repeat(256)]);

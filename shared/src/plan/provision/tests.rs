@@ -58,5 +58,15 @@ fn a_change_aws_cannot_make_in_place_is_named_with_the_resource() {
     let changed = FleetSpec::from_properties(&props).unwrap();
     let conflicts = replacement_conflicts(&changed, &observed);
     assert_eq!(conflicts.len(), 2, "{conflicts:?}");
-    assert!(conflicts[0].starts_with("Scheme (web-s0") && conflicts[1].starts_with("TargetPort"), "{conflicts:?}");
+    assert!(conflicts[0].starts_with("Scheme (web-s0 has internet-facing, spec says internal)"), "{conflicts:?}");
+    assert!(conflicts[1].starts_with("TargetPort (web-s0-tg has 80, spec says 8080)"), "{conflicts:?}");
+}
+
+#[test]
+fn every_property_declared_refused_is_compared_with_what_aws_built() {
+    let observed = fleet(vec![shard(0, 255, false, None)]);
+    let read: std::collections::BTreeSet<&str> = built_with(&observed.shards[0]).iter().map(|(p, _, _)| *p).collect();
+    for property in refused_properties() {
+        assert!(read.contains(property.as_str()), "{property} is declared refused but never compared");
+    }
 }
