@@ -87,7 +87,7 @@ fn region_report(observed: &ObservedFleet, with_plan: bool) -> RegionReport {
         })
         .collect();
     let alarms_in_alarm: Vec<String> =
-        observed.alarms.iter().filter(|a| a.state == "ALARM").map(|a| a.name.clone()).collect();
+        observed.alarms.iter().filter(|a| a.is_firing()).map(|a| a.name.clone()).collect();
     let (weight_plan, scale_plans) = if with_plan { plans(observed, &alarms_in_alarm) } else { (None, None) };
     RegionReport {
         region: observed.region.clone(),

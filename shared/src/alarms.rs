@@ -2,7 +2,7 @@
 //! region `strata-<fleet>-requests-low` (scale in), both acting on the alb-scaler.
 
 use aws_sdk_cloudwatch as cloudwatch;
-use cloudwatch::types::{ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic, Tag};
+use cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, Statistic, Tag};
 
 use crate::error::{Result, aws_error};
 use futures::future::try_join_all;
@@ -55,7 +55,7 @@ pub async fn put_alarm(
         .alarm_description(&alarm.description)
         .evaluation_periods(alarm.evaluation_periods)
         .threshold(alarm.threshold)
-        .comparison_operator(ComparisonOperator::from(alarm.comparison()))
+        .comparison_operator(alarm.comparison())
         .treat_missing_data(TREAT_MISSING_DATA)
         .set_alarm_actions(Some(alarm.actions.clone()).filter(|a| !a.is_empty()))
         .set_tags(Some(tags(fleet, alarm.shard, owner)));

@@ -1,14 +1,26 @@
 //! The observed fleet: AWS as plain data, read fresh on every invocation (AWS is the only state store).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
-use std::collections::BTreeSet;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue};
+use aws_sdk_elasticloadbalancingv2::types::{
+    IpAddressType, LoadBalancerSchemeEnum, LoadBalancerStateEnum, ProtocolEnum, TargetTypeEnum,
+};
+use aws_sdk_route53::types::RrType;
+use serde::{Serialize, Serializer};
 
 use crate::names::{FleetAlarm, FleetName, Owner, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
 
 pub type Tags = BTreeMap<String, String>;
+
+/// An SDK enum as AWS names its value (`internet-facing`), which is how reports show it.
+fn aws_name<T: AsRef<str>, S: Serializer>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+    value.as_ref().map(AsRef::as_ref).serialize(serializer)
+}
+
+fn aws_name_of<T: AsRef<str>, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.as_ref())
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LoadBalancer {
@@ -16,25 +28,37 @@ pub struct LoadBalancer {
     pub name: String,
     pub dns_name: String,
     pub canonical_hosted_zone_id: String,
-    pub scheme: String,
-    pub ip_address_type: String,
+    #[serde(serialize_with = "aws_name")]
+    pub scheme: Option<LoadBalancerSchemeEnum>,
+    #[serde(serialize_with = "aws_name")]
+    pub ip_address_type: Option<IpAddressType>,
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
     /// Seconds since the epoch; orders duplicates (the oldest is kept).
     pub created_epoch: i64,
-    pub state: String,
+    #[serde(serialize_with = "aws_name")]
+    pub state: Option<LoadBalancerStateEnum>,
     pub tags: Tags,
     /// Filled only when the observation asks for configuration (cloning, provisioning).
     pub attributes: Tags,
+}
+
+impl LoadBalancer {
+    /// It answers on IPv6 too: its records include AAAA.
+    pub fn is_dualstack(&self) -> bool {
+        self.ip_address_type == Some(IpAddressType::Dualstack)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetGroup {
     pub arn: String,
     pub name: String,
-    pub target_type: String,
-    pub protocol: String,
+    #[serde(serialize_with = "aws_name")]
+    pub target_type: Option<TargetTypeEnum>,
+    #[serde(serialize_with = "aws_name")]
+    pub protocol: Option<ProtocolEnum>,
     pub port: i32,
     pub vpc_id: String,
     pub health_check_path: String,
@@ -50,7 +74,8 @@ pub struct TargetGroup {
 pub struct Listener {
     pub arn: String,
     pub port: i32,
-    pub protocol: String,
+    #[serde(serialize_with = "aws_name")]
+    pub protocol: Option<ProtocolEnum>,
     pub ssl_policy: Option<String>,
     /// The default certificate first, then any extra ones.
     pub certificate_arns: Vec<String>,
@@ -141,7 +166,8 @@ pub struct AliasTarget {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OwnedRecord {
     pub name: String,
-    pub record_type: String,
+    #[serde(serialize_with = "aws_name_of")]
+    pub record_type: RrType,
     pub set_identifier: String,
     pub weight: Option<i64>,
     pub region: Option<String>,
@@ -165,7 +191,8 @@ pub struct Alarm {
     /// Which of the fleet's alarms this is (parsed from its exact name).
     pub kind: FleetAlarm,
     pub alarm_arn: String,
-    pub state: String,
+    #[serde(serialize_with = "aws_name")]
+    pub state: Option<StateValue>,
     pub threshold: Option<f64>,
     pub alarm_actions: Vec<String>,
     /// The `LoadBalancer` dimension of a single-metric alarm (`app/<name>/<id>`).
@@ -173,8 +200,16 @@ pub struct Alarm {
     /// The `LoadBalancer` dimensions a metric-math alarm sums, in query order (the low-load alarm).
     pub summed_load_balancers: Vec<String>,
     pub evaluation_periods: Option<i32>,
-    pub comparison_operator: Option<String>,
+    #[serde(serialize_with = "aws_name")]
+    pub comparison_operator: Option<ComparisonOperator>,
     pub treat_missing_data: Option<String>,
+}
+
+impl Alarm {
+    /// In the ALARM state.
+    pub fn is_firing(&self) -> bool {
+        self.state == Some(StateValue::Alarm)
+    }
 }
 
 /// One fleet in one region, as AWS has it now.

@@ -60,13 +60,14 @@ async fn describe(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("autoscaling", "DescribeAutoScalingGroups", e))?;
         for group in page.auto_scaling_groups() {
+            let Some(name) = group.auto_scaling_group_name() else { continue };
             let tags: Tags = group
                 .tags()
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                 .collect();
             out.push(AutoScalingGroup {
-                name: group.auto_scaling_group_name().unwrap_or_default().to_owned(),
+                name: name.to_owned(),
                 target_group_arns: group.target_group_arns().to_vec(),
                 instance_count: group.instances().len() as u32,
                 tags,

@@ -15,12 +15,12 @@ pub async fn fleet_alarms(client: &cloudwatch::Client, fleet: &FleetName) -> Res
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("cloudwatch", "DescribeAlarms", e))?;
         out.extend(page.metric_alarms().iter().filter_map(|a| {
-            let name = a.alarm_name().unwrap_or_default();
+            let name = a.alarm_name()?;
             Some(Alarm {
                 kind: parse_alarm_name(fleet, name)?,
-                alarm_arn: a.alarm_arn().unwrap_or_default().to_owned(),
+                alarm_arn: a.alarm_arn()?.to_owned(),
                 name: name.to_owned(),
-                state: a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                state: a.state_value().cloned(),
                 threshold: a.threshold(),
                 alarm_actions: a.alarm_actions().to_vec(),
                 load_balancer: a
@@ -38,7 +38,7 @@ pub async fn fleet_alarms(client: &cloudwatch::Client, fleet: &FleetName) -> Res
                     .filter_map(|d| d.value().map(str::to_owned))
                     .collect(),
                 evaluation_periods: a.evaluation_periods(),
-                comparison_operator: a.comparison_operator().map(|c| c.as_str().to_owned()),
+                comparison_operator: a.comparison_operator().cloned(),
                 treat_missing_data: a.treat_missing_data().map(str::to_owned),
             })
         }));

@@ -24,7 +24,7 @@ pub async fn load_balancers_named(client: &elbv2::Client, prefix: &str) -> Resul
             page.load_balancers()
                 .iter()
                 .filter(|lb| lb.load_balancer_name().is_some_and(|n| n.starts_with(prefix)))
-                .map(load_balancer),
+                .filter_map(load_balancer),
         );
     }
     Ok((out, total))
@@ -40,7 +40,7 @@ pub async fn target_groups_named(client: &elbv2::Client, prefix: &str) -> Result
             page.target_groups()
                 .iter()
                 .filter(|tg| tg.target_group_name().is_some_and(|n| n.starts_with(prefix)))
-                .map(target_group),
+                .filter_map(target_group),
         );
     }
     Ok(out)
@@ -64,7 +64,9 @@ pub async fn tags_of(client: &elbv2::Client, arns: &[String]) -> Result<Vec<(Str
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                 .collect();
-            out.push((description.resource_arn().unwrap_or_default().to_owned(), tags));
+            if let Some(arn) = description.resource_arn() {
+                out.push((arn.to_owned(), tags));
+            }
         }
     }
     Ok(out)
@@ -75,7 +77,7 @@ pub async fn listeners_of(client: &elbv2::Client, load_balancer_arn: &str) -> Re
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("elbv2", "DescribeListeners", e))?;
-        out.extend(page.listeners().iter().map(listener));
+        out.extend(page.listeners().iter().filter_map(listener));
     }
     out.sort_by_key(|l| l.port);
     Ok(out)
@@ -141,30 +143,31 @@ pub async fn target_health(client: &elbv2::Client, target_group_arn: &str) -> Re
     Ok(TargetHealthCount { healthy: healthy as u32, total: descriptions.len() as u32 })
 }
 
-pub(crate) fn load_balancer(lb: &types::LoadBalancer) -> LoadBalancer {
-    LoadBalancer {
-        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
-        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
+/// An ALB as the model holds it; `None` without the ARN and name AWS always sends (nothing could act on it).
+pub(crate) fn load_balancer(lb: &types::LoadBalancer) -> Option<LoadBalancer> {
+    Some(LoadBalancer {
+        arn: lb.load_balancer_arn()?.to_owned(),
+        name: lb.load_balancer_name()?.to_owned(),
         dns_name: lb.dns_name().unwrap_or_default().to_owned(),
         canonical_hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
-        scheme: lb.scheme().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        ip_address_type: lb.ip_address_type().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        scheme: lb.scheme().cloned(),
+        ip_address_type: lb.ip_address_type().cloned(),
         vpc_id: lb.vpc_id().unwrap_or_default().to_owned(),
         subnet_ids: lb.availability_zones().iter().filter_map(|az| az.subnet_id().map(str::to_owned)).collect(),
         security_group_ids: lb.security_groups().to_vec(),
         created_epoch: lb.created_time().map(|t| t.secs()).unwrap_or_default(),
-        state: lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        state: lb.state().and_then(|s| s.code()).cloned(),
         tags: Tags::new(),
         attributes: Tags::new(),
-    }
+    })
 }
 
-pub(crate) fn target_group(tg: &types::TargetGroup) -> TargetGroup {
-    TargetGroup {
-        arn: tg.target_group_arn().unwrap_or_default().to_owned(),
-        name: tg.target_group_name().unwrap_or_default().to_owned(),
-        target_type: tg.target_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-        protocol: tg.protocol().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+pub(crate) fn target_group(tg: &types::TargetGroup) -> Option<TargetGroup> {
+    Some(TargetGroup {
+        arn: tg.target_group_arn()?.to_owned(),
+        name: tg.target_group_name()?.to_owned(),
+        target_type: tg.target_type().cloned(),
+        protocol: tg.protocol().cloned(),
         port: tg.port().unwrap_or_default(),
         vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
         health_check_path: tg.health_check_path().unwrap_or_default().to_owned(),
@@ -174,19 +177,19 @@ pub(crate) fn target_group(tg: &types::TargetGroup) -> TargetGroup {
         load_balancer_arns: tg.load_balancer_arns().to_vec(),
         tags: Tags::new(),
         attributes: Tags::new(),
-    }
+    })
 }
 
-fn listener(l: &types::Listener) -> Listener {
+fn listener(l: &types::Listener) -> Option<Listener> {
     let default_action = l.default_actions().first().and_then(action_of);
-    Listener {
-        arn: l.listener_arn().unwrap_or_default().to_owned(),
+    Some(Listener {
+        arn: l.listener_arn()?.to_owned(),
         port: l.port().unwrap_or_default(),
-        protocol: l.protocol().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        protocol: l.protocol().cloned(),
         ssl_policy: l.ssl_policy().map(str::to_owned),
         certificate_arns: l.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_owned)).collect(),
         default_action,
-    }
+    })
 }
 
 fn action_of(action: &types::Action) -> Option<ListenerAction> {

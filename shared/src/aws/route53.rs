@@ -76,7 +76,7 @@ pub async fn owned_records(
 pub fn owned_record(set: &ResourceRecordSet, shard: Option<ShardIndex>) -> OwnedRecord {
     OwnedRecord {
         name: set.name().trim_end_matches('.').to_owned(),
-        record_type: set.r#type().as_str().to_owned(),
+        record_type: set.r#type().clone(),
         set_identifier: set.set_identifier().unwrap_or_default().to_owned(),
         weight: set.weight(),
         region: set.region().map(|r| r.as_str().to_owned()),

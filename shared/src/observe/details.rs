@@ -1,6 +1,7 @@
 //! Per-shard reads (attributes, listeners and their certificates, target health), side by side, and the reads a
 //! pass adds to an observation made without them.
 
+use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 use futures::future::try_join_all;
 
 use super::Depth;
@@ -85,7 +86,7 @@ async fn observe_details(
         let listeners = async {
             let Some(arn) = &listed_lb else { return Ok(None) };
             let mut listeners = elbv2::listeners_of(&aws.elbv2, arn).await?;
-            for listener in listeners.iter_mut().filter(|l| l.protocol == "HTTPS" && configuration) {
+            for listener in listeners.iter_mut().filter(|l| l.protocol == Some(ProtocolEnum::Https) && configuration) {
                 listener.certificate_arns.extend(elbv2::extra_certificates(&aws.elbv2, &listener.arn).await?);
                 listener.certificate_arns.dedup();
             }

@@ -1,6 +1,8 @@
 //! The fleet's alarms as they should be, and which of them must be written: per serving shard
 //! `strata-<fleet>-s<k>-requests-high`, per fleet `strata-<fleet>-requests-low` and `strata-<fleet>-targets-full`.
 
+use aws_sdk_cloudwatch::types::ComparisonOperator;
+
 use crate::model::{Alarm, ObservedFleet};
 use crate::names::{
     FleetName, ShardIndex, ShardNames, load_balancer_dimension, requests_low_alarm, targets_full_alarm,
@@ -67,8 +69,8 @@ pub struct DesiredAlarm {
 }
 
 impl DesiredAlarm {
-    pub fn comparison(&self) -> &'static str {
-        if self.above { "GreaterThanThreshold" } else { "LessThanThreshold" }
+    pub fn comparison(&self) -> ComparisonOperator {
+        if self.above { ComparisonOperator::GreaterThanThreshold } else { ComparisonOperator::LessThanThreshold }
     }
 
     /// Whether `alarm` already is this one: a threshold within rounding (beyond 10 shards the low one is not a
@@ -84,7 +86,7 @@ impl DesiredAlarm {
             && alarm.threshold.is_some_and(|t| (t - self.threshold).abs() <= 1e-6 * self.threshold.abs().max(1.0))
             && alarm.alarm_actions == self.actions
             && alarm.evaluation_periods == Some(self.evaluation_periods)
-            && alarm.comparison_operator.as_deref() == Some(self.comparison())
+            && alarm.comparison_operator == Some(self.comparison())
             && alarm.treat_missing_data.as_deref() == Some(TREAT_MISSING_DATA)
     }
 }

@@ -49,17 +49,21 @@ pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<
 fn built_with(shard: &Shard) -> Vec<(&'static str, &str, Value)> {
     let mut out = Vec::new();
     if let Some(lb) = &shard.load_balancer {
-        out.push(("Scheme", lb.name.as_str(), json!(lb.scheme)));
+        out.push(("Scheme", lb.name.as_str(), aws_name(&lb.scheme)));
         out.push(("VpcId", lb.name.as_str(), json!(lb.vpc_id)));
     }
     if let Some(tg) = &shard.target_group {
-        out.push(("TargetType", tg.name.as_str(), json!(tg.target_type)));
+        out.push(("TargetType", tg.name.as_str(), aws_name(&tg.target_type)));
         out.push(("TargetPort", tg.name.as_str(), json!(tg.port)));
         out.push(("VpcId", tg.name.as_str(), json!(tg.vpc_id)));
     }
-    // AWS may omit a value the model then holds as empty: nothing to compare.
-    out.retain(|(_, _, value)| value.as_str() != Some(""));
+    // A value AWS left out: nothing to compare.
+    out.retain(|(_, _, value)| !value.is_null() && value.as_str() != Some(""));
     out
+}
+
+fn aws_name<T: AsRef<str>>(value: &Option<T>) -> Value {
+    value.as_ref().map_or(Value::Null, |v| json!(v.as_ref()))
 }
 
 fn plain(value: &Value) -> String {

@@ -10,8 +10,8 @@ use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 
 /// The record types a fleet answers: A, and AAAA too for dualstack ALBs.
-pub fn record_types(ip_address_type: &str) -> Vec<RrType> {
-    if ip_address_type == "dualstack" { vec![RrType::A, RrType::Aaaa] } else { vec![RrType::A] }
+pub fn record_types(dualstack: bool) -> Vec<RrType> {
+    if dualstack { vec![RrType::A, RrType::Aaaa] } else { vec![RrType::A] }
 }
 
 fn alias_target(dns_name: &str, hosted_zone_id: &str, evaluate_target_health: bool) -> AliasTarget {
@@ -23,33 +23,54 @@ fn alias_target(dns_name: &str, hosted_zone_id: &str, evaluate_target_health: bo
         .expect("all alias fields set")
 }
 
-/// Shard `index`'s weighted alias records (one per record type).
+/// What routes a fleet's alias record: a weight (a shard's record) or a region (the latency record).
+enum Routing<'a> {
+    Weighted { weight: u8, health_check_id: Option<&'a str> },
+    Latency { region: &'a str },
+}
+
+/// One alias record per record type, all evaluating the target's health.
+fn alias_records(
+    name: &str,
+    set_identifier: &str,
+    target: (&str, &str),
+    routing: Routing,
+    dualstack: bool,
+) -> Vec<ResourceRecordSet> {
+    record_types(dualstack)
+        .into_iter()
+        .map(|rtype| {
+            let builder = ResourceRecordSet::builder()
+                .name(name)
+                .r#type(rtype)
+                .set_identifier(set_identifier)
+                .alias_target(alias_target(target.0, target.1, true));
+            let builder = match routing {
+                Routing::Weighted { weight, health_check_id } => {
+                    builder.weight(i64::from(weight)).set_health_check_id(health_check_id.map(str::to_owned))
+                }
+                Routing::Latency { region } => builder.region(ResourceRecordSetRegion::from(region)),
+            };
+            builder.build().expect("all record fields set")
+        })
+        .collect()
+}
+
+/// Shard `index`'s weighted alias records (one per record type) to its ALB (`alb`: DNS name and zone).
 #[allow(clippy::too_many_arguments)]
 pub fn weighted_records(
     fleet: &FleetName,
     region: &str,
     domain: &str,
     index: ShardIndex,
-    alb_dns: &str,
-    alb_zone: &str,
+    alb: (&str, &str),
     weight: u8,
     health_check_id: Option<&str>,
-    ip_address_type: &str,
+    dualstack: bool,
 ) -> Vec<ResourceRecordSet> {
-    record_types(ip_address_type)
-        .into_iter()
-        .map(|rtype| {
-            ResourceRecordSet::builder()
-                .name(regional_name(region, domain))
-                .r#type(rtype)
-                .set_identifier(weighted_set_identifier(fleet, region, index))
-                .weight(i64::from(weight))
-                .alias_target(alias_target(alb_dns, alb_zone, true))
-                .set_health_check_id(health_check_id.map(str::to_owned))
-                .build()
-                .expect("all record fields set")
-        })
-        .collect()
+    let set_identifier = weighted_set_identifier(fleet, region, index);
+    let routing = Routing::Weighted { weight, health_check_id };
+    alias_records(&regional_name(region, domain), &set_identifier, alb, routing, dualstack)
 }
 
 /// The region's latency records: `<domain>` → `<region>.<domain>` in the same zone.
@@ -58,28 +79,18 @@ pub fn latency_records(
     region: &str,
     domain: &str,
     zone_id: &str,
-    ip_address_type: &str,
+    dualstack: bool,
 ) -> Vec<ResourceRecordSet> {
-    record_types(ip_address_type)
-        .into_iter()
-        .map(|rtype| {
-            ResourceRecordSet::builder()
-                .name(domain)
-                .r#type(rtype)
-                .set_identifier(latency_set_identifier(fleet, region))
-                .region(ResourceRecordSetRegion::from(region))
-                .alias_target(alias_target(&regional_name(region, domain), zone_id, true))
-                .build()
-                .expect("all record fields set")
-        })
-        .collect()
+    let target = regional_name(region, domain);
+    let set_identifier = latency_set_identifier(fleet, region);
+    alias_records(domain, &set_identifier, (&target, zone_id), Routing::Latency { region }, dualstack)
 }
 
 /// An observed record as the same record again, for a DELETE (Route 53 wants the exact record).
 pub fn as_record_set(record: &OwnedRecord) -> ResourceRecordSet {
     let mut builder = ResourceRecordSet::builder()
         .name(&record.name)
-        .r#type(RrType::from(record.record_type.as_str()))
+        .r#type(record.record_type.clone())
         .set_identifier(&record.set_identifier)
         .set_weight(record.weight)
         .set_region(record.region.as_deref().map(ResourceRecordSetRegion::from))
@@ -105,7 +116,7 @@ pub fn same_record(desired: &ResourceRecordSet, current: &OwnedRecord) -> bool {
     };
     alias
         && norm(desired.name()) == norm(&current.name)
-        && desired.r#type().as_str() == current.record_type
+        && *desired.r#type() == current.record_type
         && desired.set_identifier() == Some(current.set_identifier.as_str())
         && desired.weight() == current.weight
         && desired.region().map(|r| r.as_str()) == current.region.as_deref()
@@ -133,10 +144,10 @@ pub fn record_plan(
     let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
     let mut upserts = Vec::new();
     let mut weights = Vec::new();
-    let mut ip_type = "ipv4";
+    let mut dualstack = false;
     for shard in fleet.shards.iter().filter(|s| s.is_serving()) {
         let Some(lb) = &shard.load_balancer else { continue };
-        ip_type = if lb.ip_address_type == "dualstack" { "dualstack" } else { ip_type };
+        dualstack |= lb.is_dualstack();
         let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
         let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { policy.rebalancing.initial_weight });
         weights.push((shard.index, weight));
@@ -146,14 +157,13 @@ pub fn record_plan(
             region,
             &policy.dns.domain,
             shard.index,
-            &lb.dns_name,
-            &lb.canonical_hosted_zone_id,
+            (&lb.dns_name, &lb.canonical_hosted_zone_id),
             weight,
             health_check,
-            &lb.ip_address_type,
+            lb.is_dualstack(),
         ));
     }
-    upserts.extend(latency_records(fleet_name, region, &policy.dns.domain, &policy.dns.hosted_zone_id, ip_type));
+    upserts.extend(latency_records(fleet_name, region, &policy.dns.domain, &policy.dns.hosted_zone_id, dualstack));
     upserts.retain(|desired| !fleet.records.iter().any(|current| same_record(desired, current)));
     RecordPlan { upserts, weights }
 }

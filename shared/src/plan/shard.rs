@@ -2,6 +2,8 @@
 //! drift), and what must change on an existing shard's ALB, target group and HTTPS listener to match it. Pure:
 //! `crate::shard` only carries these changes out.
 
+use aws_sdk_elasticloadbalancingv2::types::{IpAddressType, LoadBalancerSchemeEnum, TargetTypeEnum};
+
 use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGET_GROUP_DEFAULTS};
 use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, ownership_marks};
@@ -13,13 +15,13 @@ pub struct ShardConfig {
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
-    pub scheme: String,
-    pub ip_address_type: String,
+    pub scheme: LoadBalancerSchemeEnum,
+    pub ip_address_type: IpAddressType,
     pub load_balancer_attributes: Tags,
     /// The default certificate first.
     pub certificate_arns: Vec<String>,
     pub ssl_policy: String,
-    pub target_type: String,
+    pub target_type: TargetTypeEnum,
     pub target_port: i32,
     pub health_check_path: String,
     pub health_check_interval_seconds: i32,
@@ -48,15 +50,15 @@ impl ShardConfig {
             vpc_id: spec.vpc_id.clone(),
             subnet_ids: spec.subnet_ids.clone(),
             security_group_ids: spec.security_group_ids.clone(),
-            scheme: spec.scheme.as_aws().to_owned(),
-            ip_address_type: spec.ip_address_type.as_aws().to_owned(),
+            scheme: spec.scheme.as_aws(),
+            ip_address_type: spec.ip_address_type.as_aws(),
             load_balancer_attributes: load_balancer_attributes
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             certificate_arns: vec![spec.certificate_arn.clone()],
             ssl_policy: spec.ssl_policy.clone(),
-            target_type: spec.target_type.as_aws().to_owned(),
+            target_type: spec.target_type.as_aws(),
             target_port: i32::from(spec.target_port),
             health_check_path: spec.health_check_path.clone(),
             health_check_interval_seconds: i32::from(spec.health_check_interval_seconds),
@@ -81,8 +83,8 @@ impl ShardConfig {
             vpc_id: tg.vpc_id.clone(),
             subnet_ids: lb.subnet_ids.clone(),
             security_group_ids: lb.security_group_ids.clone(),
-            scheme: lb.scheme.clone(),
-            ip_address_type: lb.ip_address_type.clone(),
+            scheme: lb.scheme.clone()?,
+            ip_address_type: lb.ip_address_type.clone()?,
             load_balancer_attributes: lb
                 .attributes
                 .iter()
@@ -91,7 +93,7 @@ impl ShardConfig {
                 .collect(),
             certificate_arns: https.certificate_arns.clone(),
             ssl_policy: https.ssl_policy.clone().unwrap_or_else(|| crate::spec::DEFAULT_SSL_POLICY.to_owned()),
-            target_type: tg.target_type.clone(),
+            target_type: tg.target_type.clone()?,
             target_port: tg.port,
             health_check_path: tg.health_check_path.clone(),
             health_check_interval_seconds: tg.health_check_interval_seconds,

@@ -2,6 +2,8 @@
 //! serving shard), the marks and zero weights of a drain, what a removal deletes; and the fleet after the steps,
 //! built from their answers instead of read back.
 
+use aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum;
+
 use crate::error::{Result, StrataError};
 use crate::model::{Alarm, ObservedFleet, OwnedRecord, Shard};
 use crate::names::{
@@ -141,7 +143,9 @@ pub fn mark_removed(after: &mut ObservedFleet, index: ShardIndex) {
 pub fn served_as(fleet: &ObservedFleet) -> (String, bool) {
     let first = fleet.shards.iter().find(|s| s.is_serving());
     let path = first.and_then(|s| s.target_group.as_ref()).map(|t| t.health_check_path.clone()).unwrap_or_default();
-    let internet_facing = first.and_then(|s| s.load_balancer.as_ref()).is_some_and(|lb| lb.scheme == "internet-facing");
+    let internet_facing = first
+        .and_then(|s| s.load_balancer.as_ref())
+        .is_some_and(|lb| lb.scheme == Some(LoadBalancerSchemeEnum::InternetFacing));
     (path, internet_facing)
 }
 

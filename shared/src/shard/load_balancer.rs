@@ -30,9 +30,11 @@ pub(super) async fn create_load_balancer(
         .send()
         .await;
     match created {
-        Ok(out) => {
-            out.load_balancers().first().map(read::load_balancer).ok_or_else(|| no_resource("CreateLoadBalancer", name))
-        }
+        Ok(out) => out
+            .load_balancers()
+            .first()
+            .and_then(read::load_balancer)
+            .ok_or_else(|| no_resource("CreateLoadBalancer", name)),
         // Made first with other settings (a racing create): `verify_marks` decides whether it is this shard's.
         Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_load_balancer_name_exception()) => {
             let found = client
@@ -44,7 +46,7 @@ pub(super) async fn create_load_balancer(
             found
                 .load_balancers()
                 .first()
-                .map(read::load_balancer)
+                .and_then(read::load_balancer)
                 .ok_or_else(|| no_resource("DescribeLoadBalancers", name))
         }
         Err(err) => Err(aws_error("elbv2", "CreateLoadBalancer", err)),

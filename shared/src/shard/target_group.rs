@@ -34,9 +34,11 @@ pub(super) async fn create_target_group(
         .send()
         .await;
     match created {
-        Ok(out) => {
-            out.target_groups().first().map(read::target_group).ok_or_else(|| no_resource("CreateTargetGroup", name))
-        }
+        Ok(out) => out
+            .target_groups()
+            .first()
+            .and_then(read::target_group)
+            .ok_or_else(|| no_resource("CreateTargetGroup", name)),
         // A concurrent invocation may have made it first (with other settings, since AWS answers an identical
         // create with the existing one): `verify_marks` decides whether it is this shard's.
         Err(err) if err.as_service_error().is_some_and(|e| e.is_duplicate_target_group_name_exception()) => {
@@ -49,7 +51,7 @@ pub(super) async fn create_target_group(
             found
                 .target_groups()
                 .first()
-                .map(read::target_group)
+                .and_then(read::target_group)
                 .ok_or_else(|| no_resource("DescribeTargetGroups", name))
         }
         Err(err) => Err(aws_error("elbv2", "CreateTargetGroup", err)),

@@ -3,6 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_elasticloadbalancingv2::types::{
+    IpAddressType, LoadBalancerSchemeEnum, LoadBalancerStateEnum, ProtocolEnum, TargetTypeEnum,
+};
+use aws_sdk_route53::types::RrType;
+
 use crate::model::{
     Listener, ListenerAction, LoadBalancer, ObservedFleet, OwnedRecord, Shard, TargetGroup, TargetHealthCount,
 };
@@ -60,7 +65,7 @@ pub fn observed(fleet: &FleetName, shards: &[SimShard], minute: u32, healthy_tar
         .iter()
         .map(|s| OwnedRecord {
             name: String::new(),
-            record_type: "A".into(),
+            record_type: RrType::A,
             set_identifier: format!("strata:{fleet}:sim:{}", s.index),
             weight: Some(i64::from(s.weight)),
             region: None,
@@ -104,21 +109,25 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
         name: name.clone(),
         dns_name: String::new(),
         canonical_hosted_zone_id: String::new(),
-        scheme: "internet-facing".into(),
-        ip_address_type: "ipv4".into(),
+        scheme: Some(LoadBalancerSchemeEnum::InternetFacing),
+        ip_address_type: Some(IpAddressType::Ipv4),
         vpc_id: String::new(),
         subnet_ids: Vec::new(),
         security_group_ids: Vec::new(),
         created_epoch: 0,
-        state: if shard.is_active(minute) { "active" } else { "provisioning" }.into(),
+        state: Some(if shard.is_active(minute) {
+            LoadBalancerStateEnum::Active
+        } else {
+            LoadBalancerStateEnum::Provisioning
+        }),
         tags: tags.clone(),
         attributes: BTreeMap::new(),
     };
     let target_group = TargetGroup {
         arn: format!("sim:targetgroup/{name}-tg"),
         name: format!("{name}-tg"),
-        target_type: "instance".into(),
-        protocol: "HTTP".into(),
+        target_type: Some(TargetTypeEnum::Instance),
+        protocol: Some(ProtocolEnum::Http),
         port: 80,
         vpc_id: String::new(),
         health_check_path: "/health".into(),
@@ -129,10 +138,10 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
         tags,
         attributes: BTreeMap::new(),
     };
-    let listener = |port: i32, protocol: &str| Listener {
+    let listener = |port: i32, protocol: ProtocolEnum| Listener {
         arn: format!("sim:listener/{name}/{port}"),
         port,
-        protocol: protocol.into(),
+        protocol: Some(protocol),
         ssl_policy: None,
         certificate_arns: Vec::new(),
         default_action: Some(ListenerAction::Forward { target_group_arn: target_group.arn.clone() }),
@@ -140,7 +149,7 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
     let healthy = if shard.is_active(minute) { healthy_targets } else { 0 };
     Shard {
         index: shard.index,
-        listeners: vec![listener(80, "HTTP"), listener(443, "HTTPS")],
+        listeners: vec![listener(80, ProtocolEnum::Http), listener(443, ProtocolEnum::Https)],
         load_balancer: Some(load_balancer),
         target_group: Some(target_group),
         health: Some(TargetHealthCount { healthy, total: healthy_targets }),

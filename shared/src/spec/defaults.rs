@@ -1,5 +1,6 @@
 //! The spec's nested objects and fixed sets of values, with the defaults a property left out gets.
 
+use aws_sdk_elasticloadbalancingv2::types as elbv2;
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -40,10 +41,10 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    pub fn as_aws(self) -> &'static str {
+    pub fn as_aws(self) -> elbv2::LoadBalancerSchemeEnum {
         match self {
-            Self::InternetFacing => "internet-facing",
-            Self::Internal => "internal",
+            Self::InternetFacing => elbv2::LoadBalancerSchemeEnum::InternetFacing,
+            Self::Internal => elbv2::LoadBalancerSchemeEnum::Internal,
         }
     }
 }
@@ -57,10 +58,10 @@ pub enum IpAddressType {
 }
 
 impl IpAddressType {
-    pub fn as_aws(self) -> &'static str {
+    pub fn as_aws(self) -> elbv2::IpAddressType {
         match self {
-            Self::Ipv4 => "ipv4",
-            Self::Dualstack => "dualstack",
+            Self::Ipv4 => elbv2::IpAddressType::Ipv4,
+            Self::Dualstack => elbv2::IpAddressType::Dualstack,
         }
     }
 }
@@ -74,9 +75,9 @@ pub enum TargetType {
 }
 
 impl TargetType {
-    pub fn as_aws(self) -> &'static str {
+    pub fn as_aws(self) -> elbv2::TargetTypeEnum {
         match self {
-            Self::Instance => "instance",
+            Self::Instance => elbv2::TargetTypeEnum::Instance,
         }
     }
 }

@@ -35,13 +35,13 @@ fn written(fleet_name: &FleetName, desired: &DesiredAlarm) -> Alarm {
         kind: parse_alarm_name(fleet_name, &desired.name).expect("a fleet alarm's name"),
         name: desired.name.clone(),
         alarm_arn: String::new(),
-        state: "OK".into(),
+        state: Some("OK".into()),
         threshold: Some(desired.threshold),
         alarm_actions: desired.actions.clone(),
         load_balancer,
         summed_load_balancers: summed,
         evaluation_periods: Some(desired.evaluation_periods),
-        comparison_operator: Some(desired.comparison().into()),
+        comparison_operator: Some(desired.comparison()),
         treat_missing_data: Some(TREAT_MISSING_DATA.into()),
     }
 }

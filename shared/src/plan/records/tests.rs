@@ -9,7 +9,7 @@ fn with_dns(mut fleet: ObservedFleet, dualstack: bool) -> ObservedFleet {
     for (i, shard) in fleet.shards.iter_mut().enumerate() {
         let lb = shard.load_balancer.as_mut().unwrap();
         if dualstack {
-            lb.ip_address_type = "dualstack".into();
+            lb.ip_address_type = Some(aws_sdk_elasticloadbalancingv2::types::IpAddressType::Dualstack);
         }
         lb.dns_name = format!("web-s{i}-1.us-east-1.elb.amazonaws.com");
         lb.canonical_hosted_zone_id = "Z35SXDOTRQ7X7K".into();

@@ -27,8 +27,8 @@ fn target_group(tags: Tags, attributes: Tags, interval: i32) -> TargetGroup {
     TargetGroup {
         arn: "arn:tg".into(),
         name: "web-s1-tg".into(),
-        target_type: "instance".into(),
-        protocol: "HTTP".into(),
+        target_type: Some("instance".into()),
+        protocol: Some("HTTP".into()),
         port: 80,
         vpc_id: "vpc-1".into(),
         health_check_path: "/health".into(),
@@ -108,7 +108,7 @@ fn the_https_listener_is_modified_on_policy_default_certificate_or_target_and_ex
     let https = Listener {
         arn: "arn:l".into(),
         port: 443,
-        protocol: "HTTPS".into(),
+        protocol: Some("HTTPS".into()),
         ssl_policy: Some(config.ssl_policy.clone()),
         certificate_arns: config.certificate_arns.clone(),
         default_action: Some(ListenerAction::Forward { target_group_arn: "arn:tg".into() }),
