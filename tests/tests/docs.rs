@@ -220,7 +220,7 @@ fn edges(path: &str, p: &Value) -> (Vec<Value>, Vec<Value>) {
 fn the_schema_and_the_parser_agree_on_the_edges_of_every_property() {
     let validator = validator();
     let schema = schema::json_schema();
-    for (path, p) in flatten(&schema) {
+    for (path, p) in flatten(schema) {
         let (valid, invalid) = edges(&path, p);
         assert!(!valid.is_empty(), "{path}: no accepted value to try (add it to TEXT_EXAMPLES)");
         for value in valid {
@@ -309,7 +309,7 @@ fn bad_specs_are_refused_by_the_schema_and_by_the_parser() {
 /// A CloudFormation intrinsic (`!Ref X`, `{"Fn::ImportValue": ...}`): its value is known only at deploy time.
 fn placeholder(path: &str) -> Value {
     let schema = schema::json_schema();
-    let find = |path: &str| flatten(&schema).into_iter().find(|(p, _)| p == path).map(|(_, s)| s.clone());
+    let find = |path: &str| flatten(schema).into_iter().find(|(p, _)| p == path).map(|(_, s)| s.clone());
     if let Some((list, index)) = path.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
         let pattern = find(list).and_then(|p| p.pointer("/items/pattern").and_then(Value::as_str).map(str::to_owned));
         let prefix = pattern.as_deref().unwrap_or("^").trim_start_matches('^').trim_end_matches('.').to_owned();
@@ -413,7 +413,7 @@ fn the_guide_does_not_call_an_ignored_property_refused() {
     let after = rest.split_once(END).map(|(_, after)| after).unwrap_or_default();
     let schema = schema::json_schema();
     // Accepted whatever they hold: no type of their own.
-    let ignored: Vec<String> = flatten(&schema)
+    let ignored: Vec<String> = flatten(schema)
         .into_iter()
         .filter(|(_, p)| choices(p).is_empty() && types(p).is_empty())
         .map(|(path, _)| path)
