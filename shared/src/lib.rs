@@ -24,6 +24,7 @@ pub mod settings;
 pub mod shard;
 pub mod simulate;
 pub mod spec;
+pub mod teardown;
 pub mod telemetry;
 
 pub use error::{Result, StrataError};

@@ -2,31 +2,25 @@
 //! Identity lives in AWS (tags, deterministic names), so every step can be re-run after a crash.
 
 use aws_sdk_elasticloadbalancingv2::types::Tag;
-use aws_sdk_route53::types::ChangeAction;
 use futures::future::try_join_all;
 use tracing::{info, warn};
 
 use crate::alarms;
-use crate::attach::detach;
 use crate::aws::{AwsClients, batches};
-use crate::dns::{self, change_owned_records};
+use crate::dns;
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::ObservedFleet;
 use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
 use crate::observe::{Depth, DnsLocation, FleetQuery, observe};
-use crate::plan::provision::{
-    alb_ids_of, check_owner, keep_only_owned_by, region_records, replacement_conflicts, shards_to_converge,
-};
-use crate::plan::records::as_record_set;
+use crate::plan::provision::{alb_ids_of, check_owner, keep_only_owned_by, replacement_conflicts, shards_to_converge};
+use crate::plan::removal::{duplicates_of, fleet_removal};
 use crate::plan::scale::format_rfc3339;
 use crate::plan::shard::{ShardPlan, completion_plan, shard_plan};
 use crate::policy::{FleetPolicy, dns_from_tags};
-use crate::shard::{
-    ShardConfig, TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard_listeners,
-    ensure_shard_resources, listeners_of,
-};
+use crate::shard::{ShardConfig, ensure_shard_listeners, ensure_shard_resources, listeners_of};
 use crate::spec::{FleetSpec, Scheme};
+use crate::teardown::{InUse, Remover, remove};
 
 /// What the provisioner reports back (CloudFormation `Fn::GetAtt` data).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -86,9 +80,8 @@ pub async fn converge(
     let plans: Vec<_> = indexes.iter().map(|i| (*i, shard_plan(&spec.fleet, *i, &config, before.shard(*i)))).collect();
     try_join_all(plans.iter().map(|(index, plan)| converge_shard(aws, &spec.fleet, *index, &config, &before, plan)))
         .await?;
-    for duplicate in &before.duplicate_load_balancers {
-        delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
-    }
+    let remover = Remover { owner: Some(owner), take_unclaimed: before.has_unclaimed() };
+    remove(aws, &spec.fleet, &duplicates_of(&before), remover, InUse::LeaveForNextPass).await?;
 
     let fleet = observe_spec(aws, spec, owner, Depth::default()).await?;
     let settings = FleetSettings {
@@ -191,9 +184,13 @@ pub async fn teardown(
         alb_ids.extend(alb_ids_of(&observed).into_iter().map(str::to_owned));
         let shards_left = !observed.shards.is_empty() || !observed.duplicate_load_balancers.is_empty();
         mark_deleting(aws, &observed).await?;
-        let records = dns.as_ref().filter(|_| records_are_mine);
-        remove_fleet_extras(aws, &observed, records, owner, claim_unowned, &alb_ids).await?;
-        remove_shards(aws, &observed).await?;
+        let zone = dns.as_ref().filter(|_| records_are_mine).map(|d| d.hosted_zone_id.as_str());
+        if zone.is_none() && !observed.other_owners.is_empty() {
+            warn!(fleet = %fleet, "records left alone: another custom resource holds this fleet");
+        }
+        let removal = fleet_removal(&observed, &aws.region, zone, &alb_ids);
+        let remover = Remover { owner: Some(owner), take_unclaimed: claim_unowned };
+        remove(aws, fleet, &removal, remover, InUse::RetryThenFail { rounds: TARGET_GROUP_ROUNDS }).await?;
         removed += observed.shards.len();
         if pass > 0 && !shards_left {
             break;
@@ -215,44 +212,8 @@ const TEARDOWN_DEPTH: Depth = Depth {
 /// A Delete observes and removes at most this many times (see `teardown`).
 const TEARDOWN_PASSES: usize = 3;
 
-/// ASG attachments, then every listener and ALB, then the target groups: AWS answers DeleteTargetGroup with
-/// ResourceInUse for a while after the ALB's deletion (for how long is not documented), so the target groups
-/// go last, all at once, and are retried for a few minutes before the Delete gives up.
-async fn remove_shards(aws: &AwsClients, observed: &ObservedFleet) -> Result<()> {
-    let owned_tgs: Vec<&str> =
-        observed.shards.iter().filter_map(|s| s.target_group.as_ref()).map(|t| t.arn.as_str()).collect();
-    for asg in &observed.asgs {
-        let attached: Vec<String> =
-            asg.target_group_arns.iter().filter(|t| owned_tgs.contains(&t.as_str())).cloned().collect();
-        detach(&aws.autoscaling, &asg.name, &attached).await?;
-    }
-    let albs =
-        observed.shards.iter().filter_map(|s| s.load_balancer.as_ref()).chain(&observed.duplicate_load_balancers);
-    try_join_all(albs.map(|lb| delete_load_balancer(&aws.elbv2, &lb.arn))).await?;
-    let mut left: Vec<&str> = owned_tgs;
-    for _ in 0..TARGET_GROUP_ROUNDS {
-        let outcomes = try_join_all(left.iter().map(|arn| delete_target_group(&aws.elbv2, arn))).await?;
-        left = left
-            .into_iter()
-            .zip(outcomes)
-            .filter(|(_, o)| *o == TargetGroupDeletion::StillInUse)
-            .map(|(a, _)| a)
-            .collect();
-        if left.is_empty() {
-            return Ok(());
-        }
-    }
-    Err(StrataError::Aws {
-        service: "elbv2",
-        operation: "DeleteTargetGroup",
-        message: format!(
-            "ResourceInUse: {} target group(s) still in use after their ALBs' deletion; retry the Delete",
-            left.len()
-        ),
-    })
-}
-
-/// Rounds of `delete_target_group`'s own bounded wait (about 16 s each) before a Delete gives up.
+/// Rounds of `delete_target_group`'s own bounded wait (about 16 s each) before a Delete gives up: AWS answers
+/// DeleteTargetGroup with ResourceInUse for a while after the ALB's deletion (for how long is not documented).
 const TARGET_GROUP_ROUNDS: usize = 8;
 
 /// Tags the fleet's ALBs and target groups `strata:deleting` (20 ARNs a call).
@@ -276,34 +237,5 @@ async fn mark_deleting(aws: &AwsClients, observed: &ObservedFleet) -> Result<()>
     )
     .await
     .map_err(|e| aws_error("elbv2", "AddTags", e))?;
-    Ok(())
-}
-
-/// The fleet's records of this region (when `dns` is given), its health checks and alarms.
-async fn remove_fleet_extras(
-    aws: &AwsClients,
-    observed: &ObservedFleet,
-    dns: Option<&DnsLocation>,
-    owner: &Owner,
-    claim_unowned: bool,
-    alb_ids: &[String],
-) -> Result<()> {
-    let fleet = &observed.fleet;
-    if let Some(dns) = dns {
-        let mine: Vec<_> =
-            region_records(observed, &aws.region).map(|r| (ChangeAction::Delete, as_record_set(r))).collect();
-        if !mine.is_empty() {
-            change_owned_records(&aws.route53, &dns.hosted_zone_id, fleet, &aws.region, mine).await?;
-        }
-    } else if !observed.other_owners.is_empty() {
-        warn!(fleet = %fleet, "records left alone: another custom resource holds this fleet");
-    }
-    let alb_ids: Vec<&str> = alb_ids.iter().map(String::as_str).collect();
-    let checks = dns::fleet_health_checks(&aws.route53, fleet).await?;
-    let checks = dns::owned_health_checks(&aws.route53, fleet, checks, Some(owner), claim_unowned, &alb_ids).await?;
-    for check in checks {
-        dns::delete_health_check(&aws.route53, &check.id).await?;
-    }
-    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &observed.alarms, Some(owner), claim_unowned).await?;
     Ok(())
 }

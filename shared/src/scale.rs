@@ -7,8 +7,6 @@ use futures::future::try_join_all;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::alarms;
-use crate::attach::detach;
 use crate::aws::AwsClients;
 use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
@@ -17,16 +15,13 @@ use crate::model::ObservedFleet;
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::records::as_record_set;
+use crate::plan::removal::{duplicates_of, removal_of, removal_of_made};
 use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
 use crate::plan::shard::{completion_plan, shard_plan};
-use crate::plan::steps::{
-    Drain, Removal, clone_config, drain_of, mark_drained, mark_removed, put_shard, removal_of, served_as,
-};
+use crate::plan::steps::{Drain, clone_config, drain_of, mark_drained, mark_removed, put_shard, served_as};
 use crate::policy::FleetPolicy;
-use crate::shard::{
-    TargetGroupDeletion, delete_load_balancer, delete_target_group, ensure_shard_listeners, ensure_shard_resources,
-    listeners_of,
-};
+use crate::shard::{ensure_shard_listeners, ensure_shard_resources, listeners_of};
+use crate::teardown::{InUse, Remover, remove};
 use crate::telemetry::Metrics;
 
 /// Deployment-wide settings of the scaler.
@@ -111,9 +106,7 @@ pub async fn scale(
             ScaleStep::Drain { .. } | ScaleStep::Remove { .. } => {}
         }
     }
-    for duplicate in &observed.duplicate_load_balancers {
-        delete_load_balancer(&aws.elbv2, &duplicate.arn).await?;
-    }
+    remove(aws, fleet, &duplicates_of(&observed), remover(&observed), InUse::LeaveForNextPass).await?;
     // The fleet after the steps, from their answers rather than read back (a second observation would cost three
     // sequential round trips on the scale-out critical path). Health is left unknown, as a fresh read would be.
     let mut after = observed.clone();
@@ -149,7 +142,8 @@ pub async fn scale(
                 mark_drained(&mut after, index, trigger_id, now);
             }
             ScaleStep::Remove { index } => {
-                remove(aws, &observed, &policy, &removal_of(&observed, index)).await?;
+                let removal = removal_of(&observed, index, &policy.dns.hosted_zone_id);
+                remove(aws, fleet, &removal, remover(&observed), InUse::LeaveForNextPass).await?;
                 mark_removed(&mut after, index);
             }
         }
@@ -160,12 +154,8 @@ pub async fn scale(
     };
     if deleting {
         // Nothing more is written behind the Delete; what this pass made is removed (no listener uses its TG).
-        for (_, _, made, _) in built.iter().filter(|(_, _, made, _)| made.fresh_load_balancer) {
-            delete_load_balancer(&aws.elbv2, &made.load_balancer.arn).await?;
-        }
-        for (_, _, made, _) in built.iter().filter(|(_, _, made, _)| made.fresh_target_group) {
-            delete_target_group(&aws.elbv2, &made.target_group.arn).await?;
-        }
+        let made = removal_of_made(built.iter().map(|(_, _, made, _)| made));
+        remove(aws, fleet, &made, remover(&observed), InUse::LeaveForNextPass).await?;
         info!(fleet = %fleet, "the fleet's Delete started during this pass: nothing more written");
         return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false });
     }
@@ -223,33 +213,8 @@ async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy,
     Ok(())
 }
 
-/// Record → health check → alarm → ASG attachments → listeners → ALB → TG, tolerant of what is gone.
-async fn remove(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy, removal: &Removal) -> Result<()> {
-    let fleet = &observed.fleet;
-    let records: Vec<_> = removal.records.iter().map(|r| (ChangeAction::Delete, as_record_set(r))).collect();
-    if !records.is_empty() {
-        change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, fleet, &aws.region, records).await?;
-    }
-    if let Some(alb_id) = &removal.alb_id {
-        let checks = dns::fleet_health_checks(&aws.route53, fleet).await?;
-        let checks = checks.into_iter().filter(|c| c.shard == removal.index && c.alb_id == *alb_id).collect();
-        let owner = observed.owner.as_ref();
-        for check in dns::owned_health_checks(&aws.route53, fleet, checks, owner, true, &[alb_id.as_str()]).await? {
-            dns::delete_health_check(&aws.route53, &check.id).await?;
-        }
-    }
-    alarms::delete_owned_alarms(&aws.cloudwatch, fleet, &removal.alarms, observed.owner.as_ref(), true).await?;
-    for (asg, tg) in &removal.detach {
-        detach(&aws.autoscaling, asg, std::slice::from_ref(tg)).await?;
-    }
-    if let Some(lb) = &removal.load_balancer_arn {
-        delete_load_balancer(&aws.elbv2, lb).await?;
-    }
-    if let Some((arn, name)) = &removal.target_group
-        && delete_target_group(&aws.elbv2, arn).await? == TargetGroupDeletion::StillInUse
-    {
-        // Marked draining like its ALB was: the next pass removes it, never rebuilds it.
-        warn!(fleet = %fleet, shard = %removal.index, target_group = %name, "target group still in use after its ALB's deletion: left for the next pass");
-    }
-    Ok(())
+/// The scaler removes only its own fleet's resources: those of the owner the fleet records, or any of a fleet
+/// made before owners were written.
+fn remover(observed: &ObservedFleet) -> Remover<'_> {
+    Remover { owner: observed.owner.as_ref(), take_unclaimed: true }
 }

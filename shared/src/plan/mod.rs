@@ -6,6 +6,7 @@ pub mod guard;
 pub mod health_checks;
 pub mod provision;
 pub mod records;
+pub mod removal;
 pub mod scale;
 pub mod shard;
 pub mod steps;

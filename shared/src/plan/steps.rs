@@ -1,11 +1,11 @@
 //! What each scale step changes, decided before any call: the configuration of a shard to build (cloned from a
-//! serving shard), the marks and zero weights of a drain, what a removal deletes; and the fleet after the steps,
+//! serving shard), the marks and zero weights of a drain (a removal: `plan::removal`); and the fleet after the steps,
 //! built from their answers instead of read back.
 
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum;
 
 use crate::error::{Result, StrataError};
-use crate::model::{Alarm, ObservedFleet, OwnedRecord, Shard};
+use crate::model::{ObservedFleet, OwnedRecord, Shard};
 use crate::names::{
     FleetAlarm, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
 };
@@ -73,42 +73,6 @@ pub fn drain_of(observed: &ObservedFleet, index: ShardIndex, trigger_id: Option<
     Ok(Drain { marked, tags: drain_marks(trigger_id, now), zeroed })
 }
 
-/// What removing a drained shard deletes, in this order: its records, its health check (by the ALB id its
-/// CallerReference names), its alarm, its ASG attachments, its ALB (listeners first), its target group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Removal {
-    pub index: ShardIndex,
-    pub records: Vec<OwnedRecord>,
-    pub alb_id: Option<String>,
-    pub alarms: Vec<Alarm>,
-    /// (ASG name, target group ARN)
-    pub detach: Vec<(String, String)>,
-    pub load_balancer_arn: Option<String>,
-    /// (ARN, name)
-    pub target_group: Option<(String, String)>,
-}
-
-pub fn removal_of(observed: &ObservedFleet, index: ShardIndex) -> Removal {
-    let shard = observed.shard(index);
-    let lb = shard.and_then(|s| s.load_balancer.as_ref());
-    let tg = shard.and_then(|s| s.target_group.as_ref());
-    let detach = tg
-        .map(|tg| {
-            let attached = observed.asgs.iter().filter(|a| a.target_group_arns.contains(&tg.arn));
-            attached.map(|a| (a.name.clone(), tg.arn.clone())).collect()
-        })
-        .unwrap_or_default();
-    Removal {
-        index,
-        records: observed.records.iter().filter(|r| r.shard == Some(index)).cloned().collect(),
-        alb_id: lb.and_then(|lb| lb.arn.rsplit('/').next()).map(str::to_owned),
-        alarms: observed.alarms.iter().filter(|a| a.kind == FleetAlarm::RequestsHigh(index)).cloned().collect(),
-        detach,
-        load_balancer_arn: lb.map(|lb| lb.arn.clone()),
-        target_group: tg.map(|tg| (tg.arn.clone(), tg.name.clone())),
-    }
-}
-
 /// `after` with shard `index` as it was just made or finished.
 pub fn put_shard(after: &mut ObservedFleet, index: ShardIndex, made: &ShardResources) {
     let mut shard = after.shard(index).cloned().unwrap_or_else(|| Shard::new(index));
@@ -152,7 +116,6 @@ pub fn served_as(fleet: &ObservedFleet) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AutoScalingGroup;
     use crate::plan::scale::tests::{fleet, shard};
 
     const NOW: i64 = 1_795_000_000;
@@ -172,33 +135,5 @@ mod tests {
         assert_eq!(after.weighted_record(one).unwrap().weight, Some(0));
         let only = fleet(vec![shard(0, 200, false, None)]);
         assert!(drain_of(&only, ShardIndex::new(0).unwrap(), None, NOW).is_err(), "never the last weight");
-    }
-
-    #[test]
-    fn a_removal_takes_only_the_shards_own_records_alarm_and_attachments() {
-        let mut observed = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, Some("2026-01-01T00:00:00Z"))]);
-        observed.asgs = vec![
-            AutoScalingGroup {
-                name: "web-a".into(),
-                target_group_arns: vec!["arn:tg/s0".into(), "arn:tg/s1".into()],
-                instance_count: 2,
-                tags: Default::default(),
-            },
-            AutoScalingGroup {
-                name: "web-b".into(),
-                target_group_arns: vec!["arn:tg/s0".into()],
-                instance_count: 2,
-                tags: Default::default(),
-            },
-        ];
-        let one = ShardIndex::new(1).unwrap();
-        let removal = removal_of(&observed, one);
-        assert_eq!(removal.detach, vec![("web-a".to_owned(), "arn:tg/s1".to_owned())]);
-        assert!(removal.records.iter().all(|r| r.shard == Some(one)) && removal.records.len() == 1);
-        assert_eq!(removal.alb_id.as_deref(), Some("s1"));
-        assert_eq!(removal.load_balancer_arn.as_deref(), Some("arn:lb/s1"));
-        let mut after = observed.clone();
-        mark_removed(&mut after, one);
-        assert!(after.shard(one).is_none() && after.weighted_record(one).is_none());
     }
 }

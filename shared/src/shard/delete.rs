@@ -1,4 +1,5 @@
-//! Removing a shard: listeners, ALB, then target group, tolerating what is already gone.
+//! Deleting an ALB (listeners first) and a target group, tolerating what is already gone (the order of a
+//! whole removal is `crate::teardown`'s).
 
 use std::time::Duration;
 
@@ -6,27 +7,6 @@ use aws_sdk_elasticloadbalancingv2 as elbv2;
 
 use crate::aws::elbv2 as read;
 use crate::error::{Result, aws_error};
-use crate::model::Shard;
-
-/// Removes a shard's listeners, ALB and TG, in that order, tolerating what is already gone.
-pub async fn delete_shard(client: &elbv2::Client, shard: &Shard) -> Result<()> {
-    if let Some(lb) = &shard.load_balancer {
-        delete_load_balancer(client, &lb.arn).await?;
-    }
-    if let Some(tg) = &shard.target_group
-        && delete_target_group(client, &tg.arn).await? == TargetGroupDeletion::StillInUse
-    {
-        return Err(crate::error::StrataError::Aws {
-            service: "elbv2",
-            operation: "DeleteTargetGroup",
-            message: format!(
-                "ResourceInUse: target group {} still in use after its ALB's deletion; retry later",
-                tg.name
-            ),
-        });
-    }
-    Ok(())
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetGroupDeletion {

@@ -16,7 +16,7 @@ use crate::model::{Listener, Shard, Tags};
 use crate::names::{FleetName, ShardIndex, ShardNames, foreign};
 use crate::plan::shard::{CompletionPlan, ResourceStep, ShardPlan};
 pub use crate::plan::shard::{ShardConfig, ShardResources};
-pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_shard, delete_target_group};
+pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_target_group};
 use listeners::ensure_listeners;
 use load_balancer::{create_load_balancer, remove_tags, set_load_balancer_attributes};
 use target_group::{create_target_group, set_target_group_attributes, update_target_group};
