@@ -2,12 +2,12 @@
 //! the scaler would change now, without changing anything. Uses the standard AWS environment (profile, region,
 //! `AWS_ENDPOINT_URL` for the emulator).
 
-mod report;
 mod simulate;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use strata_cli::report;
 use strata_core::names::FleetName;
 
 #[derive(Parser)]

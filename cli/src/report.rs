@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::aws::AwsClients;
 use strata_core::events::StrataAlarm;
 use strata_core::model::ObservedFleet;
@@ -14,7 +14,7 @@ use strata_core::plan::weights::{WeightPlan, plan_weights};
 use strata_core::policy::FleetPolicy;
 use strata_core::rebalance::{capacities, imbalance};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ShardRow {
     pub region: String,
     pub shard: String,
@@ -26,7 +26,9 @@ pub struct ShardRow {
     pub state: String,
 }
 
-#[derive(Debug, Serialize)]
+/// One region's answer to `status` and `plan`; `--output json` prints a list of them, which scripts (and the
+/// tests) read back as this type.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RegionReport {
     pub region: String,
     pub shards: Vec<ShardRow>,

@@ -2,6 +2,7 @@
 //! telemetry, shared by the four Lambda functions (observe → plan → guard → apply).
 
 pub mod alarms;
+pub mod answer;
 pub mod attach;
 pub mod attributes;
 pub mod aws;

@@ -151,9 +151,19 @@ impl schemars::JsonSchema for FleetName {
     }
 }
 
-/// A shard's position in its fleet: `s0`, `s1`, ... (at most 50 ALBs per region).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+/// A shard's position in its fleet: `s0`, `s1`, ... (at most 50 ALBs per region). Read back from a report
+/// through `new`, so that an index out of range is refused there too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u8")]
 pub struct ShardIndex(u8);
+
+impl TryFrom<u8> for ShardIndex {
+    type Error = String;
+
+    fn try_from(index: u8) -> Result<Self, Self::Error> {
+        Self::new(index).ok_or_else(|| format!("shard index {index} is over {}", Self::MAX))
+    }
+}
 
 impl ShardIndex {
     pub const MAX: u8 = 49;

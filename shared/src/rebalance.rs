@@ -2,7 +2,7 @@
 //! Route 53 change batch that holds only the records whose weight changes.
 
 use aws_sdk_route53::types::ChangeAction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::aws::AwsClients;
@@ -13,16 +13,16 @@ use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::guard;
 use crate::plan::records::as_record_set;
-use crate::plan::weights::{ShardCapacity, WeightChange, plan_weights};
+use crate::plan::weights::{ShardCapacity, WeightChange, WeightReason, plan_weights};
 use crate::policy::{FleetPolicy, dns_from_tags};
 use crate::spec::Rebalancing;
 use crate::telemetry::{MetricUnit, Metrics};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RebalanceReport {
     pub fleet: FleetName,
     pub changes: Vec<WeightChange>,
-    pub reason: &'static str,
+    pub reason: WeightReason,
     /// Records written (A and AAAA count apart); 0 in a dry run.
     pub records_written: usize,
     /// Busiest shard's requests per healthy target over the mean (1.0 = even), where load is known.
@@ -77,11 +77,10 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
     let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
     if observed.deleting {
         info!(fleet = %fleet, "the fleet is being deleted: weights left alone");
-        let reason = "the fleet is being deleted";
         return Ok(RebalanceReport {
             fleet: fleet.clone(),
             changes: Vec::new(),
-            reason,
+            reason: WeightReason::BeingDeleted,
             records_written: 0,
             imbalance: None,
             dry_run,
@@ -97,7 +96,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
     if let Err(why) = guard::check(&guard::weights_after(&observed, &proposed)) {
         warn!(fleet = %fleet, why, "weight change refused by the guard");
         plan.changes.clear();
-        plan.reason = "refused by the weight guard";
+        plan.reason = WeightReason::GuardRefused;
     }
     let imbalance = imbalance(&observed);
     let mut records_written = 0;

@@ -1,7 +1,7 @@
 //! The asg-registrar's observe → plan → apply: the fleet's ASGs on the right target groups, and ASGs that
 //! left the fleet off them. Only target groups Strata owns are ever attached or detached.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::attach::apply_attachments;
@@ -23,7 +23,7 @@ pub enum StrayScope {
     All,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrarReport {
     pub fleet: FleetName,
     pub changes: Vec<AttachmentChangeView>,
@@ -32,7 +32,7 @@ pub struct RegistrarReport {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentChangeView {
     pub asg: String,
     pub attached: Vec<String>,

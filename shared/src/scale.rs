@@ -4,7 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use aws_sdk_route53::types::ChangeAction;
 use futures::future::try_join_all;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::aws::AwsClients;
@@ -34,7 +34,7 @@ pub struct ScalerSettings {
     pub scaler_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleReport {
     pub fleet: FleetName,
     pub plan: ScalePlan,

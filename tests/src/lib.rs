@@ -12,6 +12,7 @@ pub mod state;
 use std::path::PathBuf;
 
 pub use emulator::{Authorization, Emulator, Fixture};
+use strata_core::names::ShardIndex;
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
@@ -39,4 +40,9 @@ pub fn event(name: &str) -> serde_json::Value {
     let path = workspace_root().join("events").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Shard `s<index>`, as reports name it.
+pub fn s(index: u8) -> ShardIndex {
+    ShardIndex::new(index).expect("a shard index (0-49)")
 }

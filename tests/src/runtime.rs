@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use strata_core::answer::Answer;
 use tiny_http::{Header, Method, Response, Server};
 
 use crate::target_dir;
@@ -23,6 +25,19 @@ impl Outcome {
             Self::Response(v) => v,
             Self::Error { error_type, error_message } => panic!("the function failed: {error_type}: {error_message}"),
         }
+    }
+
+    /// The typed answer of the alb-scaler, asg-registrar or dns-rebalancer (`R`: its report).
+    pub fn answer<R: DeserializeOwned>(&self) -> Answer<R> {
+        let value = self.response();
+        serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("not an answer of this function ({e}): {value}"))
+    }
+
+    /// The first fleet's report of such an answer.
+    pub fn first_report<R: DeserializeOwned>(&self) -> R {
+        let Answer::Fleets { fleets } = self.answer::<R>() else { panic!("ignored: {}", self.response()) };
+        fleets.into_iter().next().unwrap_or_else(|| panic!("no fleet in the answer: {}", self.response()))
     }
 }
 

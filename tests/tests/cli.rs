@@ -2,10 +2,13 @@
 
 use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use strata_cli::report::RegionReport;
+use strata_core::plan::weights::WeightChange;
+use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{binary, run_function};
-use strata_tests::{Emulator, event};
+use strata_tests::{Emulator, event, s};
 
 const REGION: &str = "us-east-1";
 
@@ -21,7 +24,8 @@ fn strata(emulator: &Emulator, args: &[&str]) -> (bool, String, String) {
 fn two_shard_fleet(emulator: &Emulator) {
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     assert_eq!(provision(emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
-    run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]).outcomes[0].response();
+    run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]).outcomes[0]
+        .first_report::<ScaleReport>();
 }
 
 #[test]
@@ -30,15 +34,15 @@ fn status_shows_every_shard_as_json_and_as_a_table() {
     two_shard_fleet(&emulator);
     let (ok, stdout, stderr) = strata(&emulator, &["status", "--fleet", "web", "--region", REGION, "--output", "json"]);
     assert!(ok, "{stderr}");
-    let reports: Value = serde_json::from_str(&stdout).expect("JSON for scripts");
-    let shards = reports[0]["shards"].as_array().unwrap();
+    let reports: Vec<RegionReport> = serde_json::from_str(&stdout).expect("JSON for scripts");
+    let shards = &reports[0].shards;
     assert_eq!(shards.len(), 2);
-    assert_eq!(shards[0]["shard"], "s0");
-    assert_eq!(shards[0]["load_balancer"], "web-s0");
-    assert_eq!((shards[0]["healthy_targets"].clone(), shards[0]["total_targets"].clone()), (json!(3), json!(3)));
-    assert_eq!(shards[0]["weight"], 255);
-    assert_eq!(shards[1]["weight"], 8);
-    assert_eq!(shards[1]["state"], "serving");
+    assert_eq!(shards[0].shard, "s0");
+    assert_eq!(shards[0].load_balancer, "web-s0");
+    assert_eq!((shards[0].healthy_targets, shards[0].total_targets), (3, 3));
+    assert_eq!(shards[0].weight, Some(255));
+    assert_eq!(shards[1].weight, Some(8));
+    assert_eq!(shards[1].state, "serving");
 
     let (ok, table, _) = strata(&emulator, &["status", "--fleet", "web"]);
     assert!(ok);
@@ -54,15 +58,12 @@ fn plan_shows_what_would_change_and_changes_nothing() {
     let before = emulator.calls().len();
     let (ok, stdout, stderr) = strata(&emulator, &["plan", "--fleet", "web", "--output", "json"]);
     assert!(ok, "{stderr}");
-    let reports: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(
-        reports[0]["weight_plan"]["changes"],
-        json!([{"index": 1, "from": 8, "to": 40}]),
-        "the ramp's next step"
-    );
-    let tidy = &reports[0]["scale_plans"][0];
-    assert_eq!(tidy[0], "schedule (tidy)");
-    assert_eq!(tidy[1]["steps"], json!([]));
+    let reports: Vec<RegionReport> = serde_json::from_str(&stdout).expect("JSON for scripts");
+    let weight_plan = reports[0].weight_plan.as_ref().expect("a weight plan");
+    assert_eq!(weight_plan.changes, [WeightChange { index: s(1), from: Some(8), to: 40 }], "the ramp's next step");
+    let (why, tidy) = &reports[0].scale_plans.as_ref().expect("scale plans")[0];
+    assert_eq!(why, "schedule (tidy)");
+    assert!(tidy.steps.is_empty(), "{tidy:?}");
     let calls = &emulator.calls()[before..];
     let mutating: Vec<_> = calls
         .iter()

@@ -3,11 +3,13 @@
 
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
+use strata_core::plan::scale::{ScaleNote, ScalePlan, ScaleStep};
+use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::CfnRequest;
 use strata_tests::fixtures::{elb_tag, foreign_load_balancer};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::{FleetSnapshot, fleet_snapshot, load_balancer_names, mutating, weights};
-use strata_tests::{Emulator, Fixture, event};
+use strata_tests::{Emulator, Fixture, event, s};
 
 const REGION: &str = "us-east-1";
 const OTHER_STACK: &str =
@@ -45,6 +47,11 @@ async fn snapshot(aws: &AwsClients, fixture: &Fixture, fleet: &str) -> FleetSnap
 
 fn scaler(emulator: &Emulator, events: &[Value]) -> Vec<Outcome> {
     run_function("alb-scaler", &emulator.env(REGION), events).outcomes
+}
+
+/// The plan the scaler answered for the fleet.
+fn plan(outcome: &Outcome) -> ScalePlan {
+    outcome.first_report::<ScaleReport>().plan
 }
 
 #[tokio::test]
@@ -200,8 +207,8 @@ async fn resources_named_like_a_shard_are_never_touched_and_scale_out_goes_aroun
     let (lb_before, tg_before) = (describe(foreign_lb.clone()).await, describe(foreign_tg.clone()).await);
 
     let outcomes = scaler(&emulator, &[event("alb-scaler/alarm-action.json")]);
-    let steps = &outcomes[0].response()["fleets"][0]["plan"]["steps"];
-    assert_eq!(steps, &json!([{"action": "create", "index": 3, "from": 0}]), "indexes 1 and 2 are taken");
+    let steps = plan(&outcomes[0]).steps;
+    assert_eq!(steps, [ScaleStep::Create { index: s(3), from: s(0) }], "indexes 1 and 2 are taken");
     assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s2", "web-s3"]);
     let weights = weights(&aws, &fixture.hosted_zone_id).await;
     assert!(weights.contains(&("strata:web:us-east-1:s3".into(), 8)), "the new shard is in rotation: {weights:?}");
@@ -233,9 +240,10 @@ async fn with_every_shard_but_one_unhealthy_a_low_load_alarm_drains_nothing() {
     assert_eq!(weights(&aws, zone).await, ramped, "shard 0 at 0, shard 1 ramping from 8 by 32");
 
     let outcomes = scaler(&emulator, &[event("alb-scaler/alarm-low.json")]);
-    let plan = &outcomes[0].response()["fleets"][0]["plan"];
-    assert_eq!(plan["steps"], json!([]), "the only shard with healthy targets is never drained: {plan}");
-    assert!(plan["notes"].to_string().contains("no shard drained"), "and it says why: {plan}");
+    let plan = plan(&outcomes[0]);
+    assert!(plan.steps.is_empty(), "the only shard with healthy targets is never drained: {plan:?}");
+    let why = plan.notes.iter().find(|n| matches!(n, ScaleNote::NotDrained { .. }));
+    assert!(why.is_some_and(|n| n.to_string().contains("no shard drained")), "and it says why: {plan:?}");
     assert_eq!(weights(&aws, zone).await, ramped, "nothing drained");
     run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]).outcomes[0]
         .response();

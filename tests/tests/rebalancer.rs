@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use strata_core::aws::AwsClients;
+use strata_core::rebalance::RebalanceReport;
 use strata_tests::custom_resource::provision;
 use strata_tests::fixtures::{upsert, weighted_alias};
 use strata_tests::runtime::{Outcome, run_function};
@@ -48,8 +49,8 @@ async fn a_shard_losing_half_its_healthy_targets_gets_half_the_weight_after_one_
     .await;
 
     let run = run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
-    let answer = run.outcomes[0].response();
-    assert_eq!(answer["fleets"][0]["fleet"], "web");
+    let report: RebalanceReport = run.outcomes[0].first_report();
+    assert_eq!(report.fleet.as_str(), "web");
 
     let weights = weights(&aws, &fixture.hosted_zone_id).await;
     let weight_of = |shard: &str| weights.iter().find(|(id, _)| id.ends_with(&format!(":{shard}"))).unwrap().1;
@@ -76,8 +77,8 @@ async fn dry_run_plans_the_change_and_writes_nothing() {
     let mut env = emulator.env(REGION);
     env.push(("STRATA_DRY_RUN".into(), "true".into()));
     let run = run_function("dns-rebalancer", &env, &[event("dns-rebalancer/schedule.json")]);
-    let answer = run.outcomes[0].response();
-    assert_eq!(answer["fleets"][0]["changes"].as_array().unwrap().len(), 1, "{answer}");
+    let report: RebalanceReport = run.outcomes[0].first_report();
+    assert_eq!(report.changes.len(), 1, "{report:?}");
     assert_eq!(weights(&aws, &fixture.hosted_zone_id).await, before);
 }
 
@@ -90,7 +91,8 @@ async fn alarm_of_another_system_is_ignored_and_a_malformed_event_is_refused_wit
         &env,
         &[event("alb-scaler/alarm-foreign.json"), event("malformed/not-an-event.json")],
     );
-    assert!(run.outcomes[0].response()["ignored"].as_str().unwrap().contains("not Strata's"));
+    let ignored = run.outcomes[0].answer::<RebalanceReport>();
+    assert!(ignored.ignored().unwrap().contains("not Strata's"), "{ignored:?}");
     assert!(matches!(&run.outcomes[1], Outcome::Error { error_type, .. } if error_type == "InvalidEvent"));
     assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
 }
@@ -107,7 +109,7 @@ fn another_account_s_schedule_and_names_aws_would_refuse_make_no_aws_call() {
     let huge_fleet = json!({"fleet": "w".repeat(1 << 20)});
     let run = run_function("dns-rebalancer", &emulator.env(REGION), &[foreign, foreign_alarm, long_alarm, huge_fleet]);
     for outcome in &run.outcomes[..2] {
-        let ignored = outcome.response()["ignored"].as_str().unwrap_or_default().to_owned();
+        let ignored = outcome.answer::<RebalanceReport>().ignored().unwrap_or_default().to_owned();
         assert!(ignored.contains("account 999999999999"), "{outcome:?}");
     }
     for outcome in &run.outcomes[2..] {

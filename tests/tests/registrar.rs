@@ -5,6 +5,7 @@ use aws_sdk_autoscaling::types::Tag;
 use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
+use strata_core::register::{AttachmentChangeView, RegistrarReport};
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::attached;
@@ -42,6 +43,11 @@ fn register(emulator: &Emulator, events: &[Value]) -> Vec<Outcome> {
     run_function("asg-registrar", &emulator.env(REGION), events).outcomes
 }
 
+/// The registrar's report on the fleet.
+fn report(outcome: &Outcome) -> RegistrarReport {
+    outcome.first_report()
+}
+
 #[tokio::test]
 async fn mirror_mode_attaches_a_new_fleet_asg_to_every_shard_and_a_replay_changes_nothing() {
     let emulator = Emulator::start();
@@ -50,9 +56,9 @@ async fn mirror_mode_attaches_a_new_fleet_asg_to_every_shard_and_a_replay_change
     let outcomes =
         register(&emulator, &[event("asg-registrar/create-asg.json"), event("asg-registrar/create-asg.json")]);
     assert_eq!(attached(&aws, "web-c").await, fleet_tgs(&aws).await);
-    let first = &outcomes[0].response()["fleets"][0]["changes"];
-    assert_eq!(first.as_array().unwrap().len(), 1, "{first}");
-    assert_eq!(outcomes[1].response()["fleets"][0]["changes"], json!([]), "the same event twice is one change");
+    let first = report(&outcomes[0]).changes;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(report(&outcomes[1]).changes, [], "the same event twice is one change");
     assert!(attached(&aws, "other-team").await.is_empty(), "an ASG outside the fleet is never touched");
 }
 
@@ -76,8 +82,8 @@ async fn partition_mode_reports_no_target_room_when_every_shard_is_full() {
     new_tagged_asg(&emulator, "web-c", 2);
     new_tagged_asg(&emulator, "web-d", 3);
     let outcomes = register(&emulator, &[event("asg-registrar/schedule.json")]);
-    let report = &outcomes[0].response()["fleets"][0];
-    assert_eq!(report["no_target_room"], json!(["web-d"]), "{report}");
+    let report = report(&outcomes[0]);
+    assert_eq!(report.no_target_room, ["web-d"], "{report:?}");
     assert!(attached(&aws, "web-d").await.is_empty());
 }
 
@@ -115,7 +121,7 @@ async fn an_asg_that_loses_the_fleet_tag_is_detached_from_fleet_tgs_only() {
 
     let outcomes = register(&emulator, &[event("asg-registrar/tag-change.json")]);
     assert_eq!(attached(&aws, "web-c").await, vec![foreign_arn], "only Strata's TGs are detached");
-    assert_eq!(outcomes[0].response()["fleets"][0]["changes"][0]["asg"], "web-c");
+    assert_eq!(report(&outcomes[0]).changes[0].asg, "web-c");
 }
 
 #[tokio::test]
@@ -124,7 +130,7 @@ async fn a_deleted_asg_event_changes_nothing_else() {
     let (_, aws) = fleet(&emulator, "mirror").await;
     let before = attached(&aws, "web-a").await;
     let outcomes = register(&emulator, &[event("asg-registrar/delete-asg.json")]);
-    assert_eq!(outcomes[0].response()["fleets"][0]["changes"], json!([]));
+    assert_eq!(report(&outcomes[0]).changes, []);
     assert_eq!(attached(&aws, "web-a").await, before);
 }
 
@@ -142,8 +148,8 @@ async fn scheduled_reconcile_repairs_an_attachment_removed_out_of_band_and_repor
         .unwrap();
     let outcomes = register(&emulator, &[event("asg-registrar/schedule.json")]);
     assert_eq!(attached(&aws, "web-a").await, tgs, "drift repaired");
-    let changes = &outcomes[0].response()["fleets"][0]["changes"];
-    assert_eq!(changes, &json!([{"asg": "web-a", "attached": [tgs[1]], "detached": []}]));
+    let repaired = AttachmentChangeView { asg: "web-a".into(), attached: vec![tgs[1].clone()], detached: vec![] };
+    assert_eq!(report(&outcomes[0]).changes, [repaired]);
 }
 
 #[tokio::test]
@@ -152,7 +158,8 @@ async fn events_of_another_region_or_malformed_make_no_mutating_call() {
     let mut other_region = event("asg-registrar/create-asg.json");
     other_region["region"] = json!("eu-west-1");
     let outcomes = register(&emulator, &[other_region, json!({"detail-type": 7})]);
-    assert!(outcomes[0].response()["ignored"].as_str().unwrap().contains("region"));
+    let ignored = outcomes[0].answer::<RegistrarReport>();
+    assert!(ignored.ignored().unwrap().contains("region"), "{ignored:?}");
     assert!(matches!(&outcomes[1], Outcome::Error { error_type, .. } if error_type == "InvalidEvent"));
     assert!(emulator.calls().is_empty(), "{:?}", emulator.calls());
 }
@@ -177,7 +184,7 @@ async fn another_account_s_events_and_asg_names_aws_would_refuse_make_no_aws_cal
         &[foreign("asg-registrar/tag-change.json"), foreign("asg-registrar/create-asg.json"), long_name, huge_name],
     );
     for outcome in &outcomes[..2] {
-        let ignored = outcome.response()["ignored"].as_str().unwrap_or_default().to_owned();
+        let ignored = outcome.answer::<RegistrarReport>().ignored().unwrap_or_default().to_owned();
         assert!(ignored.contains("account 999999999999"), "{outcome:?}");
     }
     for outcome in &outcomes[2..] {

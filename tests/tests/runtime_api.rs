@@ -1,9 +1,11 @@
 //! A real function binary runs under the Lambda Runtime API, reads state from the emulator, and answers;
 //! a failing handler reaches the Runtime API's error endpoint with a useful type and message.
 
+use strata_core::plan::weights::WeightChange;
+use strata_core::rebalance::RebalanceReport;
 use strata_tests::fixtures::{elb_tag, hand_made_shard};
 use strata_tests::runtime::{Outcome, run_function};
-use strata_tests::{Emulator, event};
+use strata_tests::{Emulator, event, s};
 
 const REGION: &str = "us-east-1";
 
@@ -18,12 +20,12 @@ async fn function_binary_answers_an_event_from_the_state_it_reads_in_the_emulato
 
     let run = run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
 
-    let answer = run.outcomes[0].response();
-    let fleet = &answer["fleets"][0];
-    assert_eq!(fleet["fleet"], "web", "the fleet was discovered by its tags: {answer}");
+    let report: RebalanceReport = run.outcomes[0].first_report();
+    assert_eq!(report.fleet.as_str(), "web", "the fleet was discovered by its tags: {report:?}");
     // The draining shard (a tag) goes to 0 at once; the serving one ramps toward full weight by one step (32).
-    let expected = serde_json::json!([{"index": 0, "from": 100, "to": 132}, {"index": 1, "from": 100, "to": 0}]);
-    assert_eq!(fleet["changes"], expected);
+    let expected =
+        [WeightChange { index: s(0), from: Some(100), to: 132 }, WeightChange { index: s(1), from: Some(100), to: 0 }];
+    assert_eq!(report.changes, expected);
     let log_line = run.logs.lines().find(|l| l.contains("weight change")).expect("a log line for the change");
     let log: serde_json::Value = serde_json::from_str(log_line).expect("JSON logs");
     assert!(log.to_string().contains("requestId"), "the log line carries the Lambda request id: {log}");

@@ -3,10 +3,12 @@
 
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
+use strata_core::plan::scale::{ScaleNote, ScalePlan, ScaleStep};
+use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::{alarm_names, attached, load_balancer_names, weights};
-use strata_tests::{Emulator, Fixture, event};
+use strata_tests::{Emulator, Fixture, event, s};
 
 const REGION: &str = "us-east-1";
 
@@ -21,6 +23,11 @@ fn scaler(emulator: &Emulator, extra_env: &[(&str, &str)], events: &[Value]) -> 
     let mut env = emulator.env(REGION);
     env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     run_function("alb-scaler", &env, events).outcomes
+}
+
+/// The plan the scaler answered for the fleet.
+fn plan(outcome: &Outcome) -> ScalePlan {
+    outcome.first_report::<ScaleReport>().plan
 }
 
 /// Asserts shard 1 is a complete clone of shard 0, wired into DNS with a small starting weight.
@@ -71,8 +78,7 @@ async fn an_alarm_on_shard_0_in_each_shape_ends_with_shard_1_complete() {
         let emulator = Emulator::start();
         let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
         let outcomes = scaler(&emulator, &[], &[event(&format!("alb-scaler/{shape}.json"))]);
-        let steps = &outcomes[0].response()["fleets"][0]["plan"]["steps"];
-        assert_eq!(steps, &json!([{"action": "create", "index": 1, "from": 0}]), "{shape}");
+        assert_eq!(plan(&outcomes[0]).steps, [ScaleStep::Create { index: s(1), from: s(0) }], "{shape}");
         assert_shard_1_complete(&aws, &fixture).await;
     }
 }
@@ -136,7 +142,7 @@ async fn five_concurrent_identical_alarms_make_exactly_one_shard_and_a_replay_ch
 
     let before = emulator.calls().len();
     let outcomes = scaler(&emulator, &[], &[event("alb-scaler/alarm-sns.json")]);
-    assert_eq!(outcomes[0].response()["fleets"][0]["plan"]["steps"], json!([]));
+    assert_eq!(plan(&outcomes[0]).steps, Vec::<ScaleStep>::new());
     let mutations: Vec<String> = emulator.calls()[before..]
         .iter()
         .filter(|c| !c.contains(":Describe") && !c.contains(":List") && !c.contains(":Get") && !c.contains("GET "))
@@ -168,8 +174,7 @@ async fn a_shard_half_built_by_a_crash_is_finished_not_duplicated() {
         .unwrap();
 
     let outcomes = scaler(&emulator, &[], &[event("alb-scaler/alarm-action.json")]);
-    let steps = &outcomes[0].response()["fleets"][0]["plan"]["steps"];
-    assert_eq!(steps, &json!([{"action": "finish", "index": 1, "from": 0}]));
+    assert_eq!(plan(&outcomes[0]).steps, [ScaleStep::Finish { index: s(1), from: s(0) }]);
     assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"], "finished, not duplicated");
     assert_shard_1_complete(&aws, &fixture).await;
 }
@@ -182,7 +187,7 @@ async fn scale_in_drains_then_removes_after_the_wait_and_never_the_last_shard() 
     assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"]);
 
     let drained = scaler(&emulator, &[], &[event("alb-scaler/alarm-low.json"), event("alb-scaler/schedule.json")]);
-    assert_eq!(drained[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "drain", "index": 1}]));
+    assert_eq!(plan(&drained[0]).steps, [ScaleStep::Drain { index: s(1) }]);
     let weights_now = weights(&aws, &fixture.hosted_zone_id).await;
     assert!(weights_now.contains(&("strata:web:us-east-1:s1".into(), 0)), "weight 0 first: {weights_now:?}");
     assert_eq!(load_balancer_names(&aws).await, ["web-s0", "web-s1"], "not removed before TTL + deregistration delay");
@@ -194,7 +199,7 @@ async fn scale_in_drains_then_removes_after_the_wait_and_never_the_last_shard() 
 
     // With the alias TTL set to 0 (and the fleet's deregistration delay 0), the wait is over at once.
     let removed = scaler(&emulator, &[("STRATA_ALIAS_TTL_SECONDS", "0")], &[event("alb-scaler/schedule.json")]);
-    assert_eq!(removed[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "remove", "index": 1}]));
+    assert_eq!(plan(&removed[0]).steps, [ScaleStep::Remove { index: s(1) }]);
     assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
     assert_eq!(weights(&aws, &fixture.hosted_zone_id).await, [("strata:web:us-east-1:s0".to_owned(), 255)]);
     assert!(!alarm_names(&aws).await.contains(&"strata-web-s1-requests-high".to_owned()));
@@ -204,7 +209,7 @@ async fn scale_in_drains_then_removes_after_the_wait_and_never_the_last_shard() 
     assert_eq!(attached(&aws, "web-a").await.len(), 1);
 
     let last = scaler(&emulator, &[], &[event("alb-scaler/alarm-low.json")]);
-    assert_eq!(last[0].response()["fleets"][0]["plan"]["steps"], json!([]));
+    assert_eq!(plan(&last[0]).steps, Vec::<ScaleStep>::new());
     assert_eq!(load_balancer_names(&aws).await, ["web-s0"], "the last serving shard is never removed");
 }
 
@@ -232,7 +237,7 @@ async fn a_target_group_left_by_resource_in_use_is_removed_by_the_next_pass_neve
     // The next pass (AWS has let the TG go by then): the remnant is removed, nothing is rebuilt.
     emulator.set_target_group_in_use_seconds(0.0);
     let next = scaler(&emulator, &ttl_0, &[event("alb-scaler/schedule.json")]);
-    assert_eq!(next[0].response()["fleets"][0]["plan"]["steps"], json!([{"action": "remove", "index": 1}]));
+    assert_eq!(plan(&next[0]).steps, [ScaleStep::Remove { index: s(1) }]);
     assert_eq!(load_balancer_names(&aws).await, ["web-s0"], "never rebuilt");
     let tgs = aws.elbv2.describe_target_groups().send().await.unwrap();
     let names: Vec<_> = tgs.target_groups().iter().filter_map(|t| t.target_group_name()).collect();
@@ -250,8 +255,9 @@ async fn max_shards_reached_adds_nothing_and_says_so() {
     let mut env = emulator.env(REGION);
     env.push(("STRATA_LOG".into(), "info".into()));
     let run = run_function("alb-scaler", &env, &[event("alb-scaler/alarm-eventbridge.json")]);
-    let notes = &run.outcomes[0].response()["fleets"][0]["plan"]["notes"];
-    assert!(notes[0].as_str().unwrap().contains("MaxShards (1) reached"), "{notes}");
+    let notes = plan(&run.outcomes[0]).notes;
+    assert!(matches!(notes[..], [ScaleNote::MaxShards { max: 1 }, ..]), "{notes:?}");
+    assert!(notes[0].to_string().contains("MaxShards (1) reached"), "{}", notes[0]);
     assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
     assert!(run.logs.contains("\"ShardLimitReached\":1.0"), "an EMF metric line: {}", run.logs);
     assert!(run.logs.contains("scale-out refused"));
@@ -272,7 +278,7 @@ async fn ok_and_insufficient_data_transitions_foreign_alarms_and_malformed_paylo
     ];
     let outcomes = scaler(&emulator, &[], &events);
     for outcome in &outcomes[..4] {
-        assert!(outcome.response()["ignored"].is_string(), "{outcome:?}");
+        assert!(outcome.answer::<ScaleReport>().ignored().is_some(), "{outcome:?}");
     }
     for outcome in &outcomes[4..] {
         assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
@@ -290,7 +296,8 @@ fn another_account_s_schedule_and_alarm_names_aws_would_refuse_make_no_aws_call(
     let mut long_eventbridge = event("alb-scaler/alarm-eventbridge.json");
     long_eventbridge["detail"]["alarmName"] = json!("a".repeat(1 << 20));
     let outcomes = scaler(&emulator, &[], &[foreign, long_action, long_eventbridge]);
-    assert!(outcomes[0].response()["ignored"].as_str().unwrap().contains("account 999999999999"));
+    let ignored = outcomes[0].answer::<ScaleReport>();
+    assert!(ignored.ignored().unwrap().contains("account 999999999999"), "{ignored:?}");
     for outcome in &outcomes[1..] {
         assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "InvalidEvent"), "{outcome:?}");
     }

@@ -5,14 +5,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::LambdaEvent;
-use serde_json::{Value, json};
+use serde_json::Value;
 use strata_core::Result;
+use strata_core::answer::Answer;
 use strata_core::aws::AwsClients;
 use strata_core::events::{ScaleCommand, arn_account, decode_scale};
 use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::plan::scale::ScaleTrigger;
-use strata_core::scale::{ScalerSettings, scale};
+use strata_core::scale::{ScaleReport, ScalerSettings, scale};
 use strata_core::settings::Settings;
 use tracing::info;
 
@@ -24,13 +25,17 @@ pub fn scaler_settings(settings: &Settings) -> ScalerSettings {
     }
 }
 
-pub async fn handle(aws: &AwsClients, settings: &ScalerSettings, event: LambdaEvent<Value>) -> Result<Value> {
+pub async fn handle(
+    aws: &AwsClients,
+    settings: &ScalerSettings,
+    event: LambdaEvent<Value>,
+) -> Result<Answer<ScaleReport>> {
     let account = arn_account(&event.context.invoked_function_arn);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let targets = match decode_scale(&event.payload, &aws.region, account)? {
         ScaleCommand::Ignored(reason) => {
             info!(reason, "event ignored");
-            return Ok(json!({"ignored": reason}));
+            return Ok(Answer::Ignored { ignored: reason });
         }
         ScaleCommand::Scale { fleet, trigger, transition_id } => vec![(fleet, (trigger, transition_id))],
         ScaleCommand::TidyAll => {
@@ -43,5 +48,5 @@ pub async fn handle(aws: &AwsClients, settings: &ScalerSettings, event: LambdaEv
         Ok(report)
     })
     .await?;
-    Ok(json!({ "fleets": reports }))
+    Ok(Answer::Fleets { fleets: reports })
 }

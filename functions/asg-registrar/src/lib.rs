@@ -2,23 +2,28 @@
 //! EventBridge ASG events and on a schedule that repairs any drift.
 
 use lambda_runtime::LambdaEvent;
-use serde_json::{Value, json};
+use serde_json::Value;
 use strata_core::Result;
+use strata_core::answer::Answer;
 use strata_core::aws::AwsClients;
 use strata_core::events::{AsgTrigger, arn_account, decode_asg_event};
 use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
-use strata_core::register::{StrayScope, reconcile};
+use strata_core::register::{RegistrarReport, StrayScope, reconcile};
 use strata_core::settings::Settings;
 use tracing::info;
 
 /// `settings.dry_run`: plan and log, change nothing.
-pub async fn handle(aws: &AwsClients, settings: &Settings, event: LambdaEvent<Value>) -> Result<Value> {
+pub async fn handle(
+    aws: &AwsClients,
+    settings: &Settings,
+    event: LambdaEvent<Value>,
+) -> Result<Answer<RegistrarReport>> {
     let account = arn_account(&event.context.invoked_function_arn);
     let scope = match decode_asg_event(&event.payload, &aws.region, account)? {
         AsgTrigger::Ignored(reason) => {
             info!(reason, "event ignored");
-            return Ok(json!({"ignored": reason}));
+            return Ok(Answer::Ignored { ignored: reason });
         }
         AsgTrigger::Reconcile => StrayScope::All,
         AsgTrigger::Asg { name, cause } => {
@@ -31,5 +36,5 @@ pub async fn handle(aws: &AwsClients, settings: &Settings, event: LambdaEvent<Va
         Box::pin(reconcile(aws, &fleet, scope, settings.dry_run)).await
     })
     .await?;
-    Ok(json!({ "fleets": reports }))
+    Ok(Answer::Fleets { fleets: reports })
 }

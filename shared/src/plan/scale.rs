@@ -1,7 +1,7 @@
 //! The alb-scaler's pure planner: which shard to add, finish, drain or remove, from the observed fleet, the
 //! trigger and the time. No I/O, no clock: `now` is an input.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::ObservedFleet;
 use crate::names::{ShardIndex, TAG_DRAIN_TRIGGER, TAG_TRIGGER};
@@ -19,7 +19,7 @@ pub enum ScaleTrigger {
     Tidy,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ScaleStep {
     /// Build shard `index` (new), cloning shard `from`.
@@ -32,15 +32,18 @@ pub enum ScaleStep {
     Remove { index: ShardIndex },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScalePlan {
     pub steps: Vec<ScaleStep>,
     /// Why nothing (more) is done: a limit reached, nothing to drain, ...
     pub notes: Vec<ScaleNote>,
 }
 
-/// Why a plan does less than its trigger asked; written as a sentence (logs, reports, `strata status`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a plan does less than its trigger asked. Displayed as a sentence (logs, `strata plan`); in a report, the
+/// variant and its fields (`{"note": "max_shards", "max": 2, "message": "MaxShards (2) reached: no new shard"}`),
+/// so that a reader matches the variant rather than words, and people still read the sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", tag = "note", rename_all = "snake_case")]
 pub enum ScaleNote {
     /// The weight guard keeps a drained shard (its reason).
     Kept {
@@ -54,7 +57,9 @@ pub enum ScaleNote {
     NoTemplate,
     AlreadyAdded,
     BeingBuilt,
-    MaxShards(u8),
+    MaxShards {
+        max: u8,
+    },
     RegionQuota {
         load_balancers: usize,
     },
@@ -64,7 +69,10 @@ pub enum ScaleNote {
         serving: usize,
         floor: usize,
     },
-    NotDrained(String),
+    /// The weight guard refuses every candidate (the first one's reason).
+    NotDrained {
+        why: String,
+    },
     NothingToDrain,
     BeingDeleted,
 }
@@ -72,7 +80,7 @@ pub enum ScaleNote {
 impl ScaleNote {
     /// A scale-out refused by a shard limit (MaxShards or the region's load balancer quota).
     pub fn is_shard_limit(&self) -> bool {
-        matches!(self, Self::MaxShards(_) | Self::RegionQuota { .. })
+        matches!(self, Self::MaxShards { .. } | Self::RegionQuota { .. })
     }
 }
 
@@ -86,7 +94,7 @@ impl std::fmt::Display for ScaleNote {
             }
             Self::AlreadyAdded => f.write_str("this alarm transition already added a shard: nothing more"),
             Self::BeingBuilt => f.write_str("a shard is being built: finishing it instead of adding another"),
-            Self::MaxShards(max) => write!(f, "MaxShards ({max}) reached: no new shard"),
+            Self::MaxShards { max } => write!(f, "MaxShards ({max}) reached: no new shard"),
             Self::RegionQuota { load_balancers } => {
                 write!(f, "the region holds {load_balancers} load balancers (quota 50): no new shard")
             }
@@ -95,16 +103,38 @@ impl std::fmt::Display for ScaleNote {
             Self::AtMinShards { serving, floor } => {
                 write!(f, "{serving} serving shard(s), MinShards {floor}: never remove the last serving shards")
             }
-            Self::NotDrained(why) => write!(f, "no shard drained: {why}"),
+            Self::NotDrained { why } => write!(f, "no shard drained: {why}"),
             Self::NothingToDrain => f.write_str("no serving shard with weight to drain"),
             Self::BeingDeleted => f.write_str("the fleet is being deleted: nothing to do"),
         }
     }
 }
 
+/// The derived (remote = "Self") fields of a note, to flatten beside its sentence.
+struct NoteFields<'a>(&'a ScaleNote);
+
+impl Serialize for NoteFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ScaleNote::serialize(self.0, serializer)
+    }
+}
+
 impl Serialize for ScaleNote {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        #[derive(Serialize)]
+        struct WithMessage<'a> {
+            #[serde(flatten)]
+            fields: NoteFields<'a>,
+            message: String,
+        }
+        WithMessage { fields: NoteFields(self), message: self.to_string() }.serialize(serializer)
+    }
+}
+
+/// The `message` is ignored: the sentence always follows from the variant.
+impl<'de> Deserialize<'de> for ScaleNote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ScaleNote::deserialize(deserializer)
     }
 }
 
@@ -180,7 +210,7 @@ pub fn plan_scale(
             } else if !half_built.is_empty() {
                 plan.notes.push(ScaleNote::BeingBuilt);
             } else if serving.len() >= usize::from(policy.limits.max_shards) {
-                plan.notes.push(ScaleNote::MaxShards(policy.limits.max_shards));
+                plan.notes.push(ScaleNote::MaxShards { max: policy.limits.max_shards });
             } else if region_load_balancers >= usize::from(ALB_QUOTA_PER_REGION) {
                 plan.notes.push(ScaleNote::RegionQuota { load_balancers: region_load_balancers });
             } else {
@@ -204,7 +234,7 @@ pub fn plan_scale(
                 match candidates.iter().find(|i| guard::may_drain(fleet, **i).is_ok()) {
                     Some(index) => plan.steps.push(ScaleStep::Drain { index: *index }),
                     None => match candidates.first().map(|i| guard::may_drain(fleet, *i)) {
-                        Some(Err(why)) => plan.notes.push(ScaleNote::NotDrained(why.to_string())),
+                        Some(Err(why)) => plan.notes.push(ScaleNote::NotDrained { why: why.to_string() }),
                         _ => plan.notes.push(ScaleNote::NothingToDrain),
                     },
                 }

@@ -1,7 +1,7 @@
 //! The rebalancer's pure planner: Route 53 weights from healthy capacity (DESIGN.md §5).
 //! No I/O, no clock, no randomness: the same input always gives the same plan.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::ShardIndex;
 use crate::spec::Rebalancing;
@@ -18,20 +18,53 @@ pub struct ShardCapacity {
     pub draining: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightChange {
     pub index: ShardIndex,
     pub from: Option<u8>,
     pub to: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightPlan {
     /// Only the shards whose weight changes, by index.
     pub changes: Vec<WeightChange>,
     /// Each shard's ideal weight (capacity share scaled so the largest is 255).
     pub targets: Vec<(ShardIndex, u8)>,
-    pub reason: &'static str,
+    pub reason: WeightReason,
+}
+
+/// Why the weights change or stay, answered as its sentence (reports and logs read the same words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightReason {
+    #[serde(rename = "within the hysteresis band")]
+    WithinBand,
+    #[serde(rename = "refusing all-zero weights")]
+    AllZero,
+    #[serde(rename = "weights follow healthy capacity")]
+    FollowCapacity,
+    #[serde(rename = "refused by the weight guard")]
+    GuardRefused,
+    #[serde(rename = "the fleet is being deleted")]
+    BeingDeleted,
+}
+
+impl WeightReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WithinBand => "within the hysteresis band",
+            Self::AllZero => "refusing all-zero weights",
+            Self::FollowCapacity => "weights follow healthy capacity",
+            Self::GuardRefused => "refused by the weight guard",
+            Self::BeingDeleted => "the fleet is being deleted",
+        }
+    }
+}
+
+impl std::fmt::Display for WeightReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Ideal weights: ∝ healthy targets, the largest scaled to 255, rounded, at least 1 for any shard with a healthy
@@ -88,7 +121,7 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
     let missing = shards.iter().any(|s| s.current.is_none());
     let band = f64::from(params.hysteresis_percent) / 100.0;
     if shards.is_empty() || (within_band(&current, &ideal, band) && !must_zero && !missing) {
-        return WeightPlan { changes: Vec::new(), targets, reason: "within the hysteresis band" };
+        return WeightPlan { changes: Vec::new(), targets, reason: WeightReason::WithinBand };
     }
     let next: Vec<u8> = current
         .iter()
@@ -96,7 +129,7 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
         .map(|(c, t)| if t > c { (*t).min(c.saturating_add(params.max_step)) } else { *t })
         .collect();
     if next.iter().all(|w| *w == 0) {
-        return WeightPlan { changes: Vec::new(), targets, reason: "refusing all-zero weights" };
+        return WeightPlan { changes: Vec::new(), targets, reason: WeightReason::AllZero };
     }
     let changes = shards
         .iter()
@@ -104,7 +137,7 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
         .filter(|(s, to)| s.current != Some(**to))
         .map(|(s, to)| WeightChange { index: s.index, from: s.current, to: *to })
         .collect();
-    WeightPlan { changes, targets, reason: "weights follow healthy capacity" }
+    WeightPlan { changes, targets, reason: WeightReason::FollowCapacity }
 }
 
 /// The weights after applying a plan.

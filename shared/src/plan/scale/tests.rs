@@ -137,7 +137,7 @@ fn max_shards_and_the_regional_quota_stop_scale_out_with_a_note() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
     let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, None, NOW, 60, 2);
     assert!(capped.steps.is_empty());
-    assert_eq!(capped.notes, vec![ScaleNote::MaxShards(2)]);
+    assert_eq!(capped.notes, vec![ScaleNote::MaxShards { max: 2 }]);
     let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 50);
     assert!(quota.steps.is_empty() && matches!(quota.notes[..], [ScaleNote::RegionQuota { load_balancers: 50 }]));
 }
@@ -228,4 +228,42 @@ fn a_shard_drained_by_hand_without_a_time_waits_like_any_other() {
     let observed = fleet(vec![shard(0, 255, false, None), manual]);
     let plan = plan_scale(&observed, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
     assert_eq!(plan.steps, vec![ScaleStep::Drain { index: s(1) }], "stamped now, removed only after the wait");
+}
+
+#[test]
+fn a_plan_in_a_report_reads_back_as_the_same_steps_and_notes_with_their_sentences() {
+    let plan = ScalePlan {
+        steps: vec![ScaleStep::Create { index: s(2), from: s(0) }, ScaleStep::Remove { index: s(1) }],
+        notes: vec![
+            ScaleNote::Kept { index: s(1), why: "the last shard with healthy targets".into() },
+            ScaleNote::Draining { index: s(3), seconds_left: 42 },
+            ScaleNote::NoTemplate,
+            ScaleNote::AlreadyAdded,
+            ScaleNote::BeingBuilt,
+            ScaleNote::MaxShards { max: 2 },
+            ScaleNote::RegionQuota { load_balancers: 50 },
+            ScaleNote::NoFreeIndex,
+            ScaleNote::AlreadyDrained,
+            ScaleNote::AtMinShards { serving: 1, floor: 1 },
+            ScaleNote::NotDrained { why: "no healthy target elsewhere".into() },
+            ScaleNote::NothingToDrain,
+            ScaleNote::BeingDeleted,
+        ],
+    };
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(json["steps"][0], serde_json::json!({"action": "create", "index": 2, "from": 0}));
+    assert_eq!(
+        json["notes"][5],
+        serde_json::json!({"note": "max_shards", "max": 2, "message": "MaxShards (2) reached: no new shard"})
+    );
+    assert_eq!(
+        json["notes"][2],
+        serde_json::json!({"note": "no_template", "message": ScaleNote::NoTemplate.to_string()})
+    );
+    for (note, written) in plan.notes.iter().zip(json["notes"].as_array().unwrap()) {
+        assert_eq!(written["message"], note.to_string(), "every note carries its sentence");
+    }
+    assert_eq!(serde_json::from_value::<ScalePlan>(json).unwrap(), plan);
+    let out_of_range = serde_json::json!({"action": "drain", "index": 50});
+    assert!(serde_json::from_value::<ScaleStep>(out_of_range).is_err(), "s50 is no shard");
 }

@@ -135,3 +135,13 @@ fn a_draining_only_fleet_is_never_set_all_zero() {
     let shards = [shard(0, Some(100), 10, true)];
     assert!(plan_weights(&shards, &params(32, 5)).changes.is_empty());
 }
+
+#[test]
+fn a_reason_is_answered_as_the_sentence_it_displays_and_reads_back() {
+    use WeightReason::*;
+    for reason in [WithinBand, AllZero, FollowCapacity, GuardRefused, BeingDeleted] {
+        let written = serde_json::to_value(reason).unwrap();
+        assert_eq!(written, serde_json::json!(reason.to_string()));
+        assert_eq!(serde_json::from_value::<WeightReason>(written).unwrap(), reason);
+    }
+}

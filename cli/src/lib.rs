@@ -1,0 +1,3 @@
+//! The `strata` CLI's reports, a library so that the JSON it prints can be read back as typed reports.
+
+pub mod report;
