@@ -299,8 +299,12 @@ pub fn parse_health_check_caller_reference(fleet: &FleetName, reference: &str) -
 /// A resource found under this shard's name is this shard's only if it carries exactly its marks, its owner's
 /// included (a racing Create of the same fleet name by another stack is not).
 pub fn foreign(tags: &crate::model::Tags, marks: &crate::model::Tags) -> bool {
-    marks.iter().any(|(k, v)| tags.get(k) != Some(v))
-        || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
+    lacks(tags, marks) || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
+}
+
+/// Whether any of `wanted` is missing from `tags` or has another value there (other keys don't count).
+pub fn lacks(tags: &crate::model::Tags, wanted: &crate::model::Tags) -> bool {
+    wanted.iter().any(|(k, v)| tags.get(k) != Some(v))
 }
 
 /// Whether `check` is the fleet's to delete or claim: its tags say the fleet and an owner this request may act

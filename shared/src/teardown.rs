@@ -12,7 +12,6 @@ use crate::aws::AwsClients;
 use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::names::{FleetName, Owner};
-use crate::plan::records::as_record_set;
 use crate::plan::removal::{HealthChecks, Removal};
 use crate::shard::{TargetGroupDeletion, delete_load_balancer, delete_target_group};
 
@@ -43,7 +42,7 @@ pub async fn remove(
     in_use: InUse,
 ) -> Result<()> {
     if let Some((zone, records)) = &removal.records {
-        let deletes = records.iter().map(|r| (ChangeAction::Delete, as_record_set(r))).collect();
+        let deletes = records.iter().map(|r| (ChangeAction::Delete, r.clone())).collect();
         change_owned_records(&aws.route53, zone, fleet, &aws.region, deletes).await?;
     }
     remove_health_checks(aws, fleet, &removal.health_checks, remover).await?;

@@ -2,17 +2,20 @@
 //! provisioner's Delete), or what a pass made when it finds its fleet being deleted. One executor,
 //! `crate::teardown::remove`, carries every `Removal` out in AWS's dependency order.
 
+use aws_sdk_route53::types::ResourceRecordSet;
+
 use crate::model::{Alarm, ObservedFleet, OwnedRecord};
 use crate::names::{FleetAlarm, ShardIndex};
 use crate::plan::provision::{alb_ids_of, region_records};
+use crate::plan::records::as_record_set;
 use crate::plan::shard::ShardResources;
 
 /// What to delete, in this order: records → health checks → alarms → ASG attachments → ALBs (listeners first)
 /// → target groups.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Removal {
-    /// The records and their hosted zone (Route 53 deletes a record only exactly as it is).
-    pub records: Option<(String, Vec<OwnedRecord>)>,
+    /// The records and their hosted zone, each exactly as Route 53 holds it (a DELETE must match).
+    pub records: Option<(String, Vec<ResourceRecordSet>)>,
     pub health_checks: HealthChecks,
     pub alarms: Vec<Alarm>,
     /// ASG name → the target groups to detach from it.
@@ -42,7 +45,8 @@ pub fn removal_of(observed: &ObservedFleet, index: ShardIndex, hosted_zone_id: &
     let records: Vec<OwnedRecord> = observed.records.iter().filter(|r| r.shard == Some(index)).cloned().collect();
     let alb_ids: Vec<String> = lb.and_then(|lb| lb.arn.rsplit('/').next()).map(str::to_owned).into_iter().collect();
     Removal {
-        records: (!records.is_empty()).then(|| (hosted_zone_id.to_owned(), records)),
+        records: (!records.is_empty())
+            .then(|| (hosted_zone_id.to_owned(), records.iter().map(as_record_set).collect())),
         health_checks: if alb_ids.is_empty() { HealthChecks::None } else { HealthChecks::OfAlbs(alb_ids) },
         alarms: observed.alarms.iter().filter(|a| a.kind == FleetAlarm::RequestsHigh(index)).cloned().collect(),
         detach: detachments(observed, &tg.map(|tg| tg.arn.clone()).into_iter().collect::<Vec<_>>()),
@@ -74,7 +78,9 @@ pub fn fleet_removal(
     all_alb_ids.sort();
     all_alb_ids.dedup();
     Removal {
-        records: hosted_zone_id.filter(|_| !records.is_empty()).map(|zone| (zone.to_owned(), records)),
+        records: hosted_zone_id
+            .filter(|_| !records.is_empty())
+            .map(|zone| (zone.to_owned(), records.iter().map(as_record_set).collect())),
         health_checks: HealthChecks::All { alb_ids: all_alb_ids },
         alarms: observed.alarms.clone(),
         detach: detachments(observed, &tg_arns),

@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::{IpAddressType, LoadBalancerSchemeEnu
 
 use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGET_GROUP_DEFAULTS};
 use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
-use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, ownership_marks};
+use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, lacks, ownership_marks};
 use crate::spec::FleetSpec;
 
 /// Everything a shard is made of; from the spec (provisioner) or cloned from a serving shard (scaler).
@@ -125,11 +125,6 @@ impl ShardConfig {
     }
 }
 
-/// Whether any desired key has another value than AWS has (keys AWS has beyond the desired ones don't count).
-pub fn drifted(current: &Tags, desired: &Tags) -> bool {
-    desired.iter().any(|(k, v)| current.get(k) != Some(v))
-}
-
 /// AWS's default HTTP health check timeout (5 s) unless the interval is that short: the timeout must be
 /// smaller than the interval (ELBv2 CreateTargetGroup / ModifyTargetGroup), and the interval can be 5 s.
 pub fn health_check_timeout(interval_seconds: i32) -> i32 {
@@ -148,7 +143,7 @@ pub struct TargetGroupChanges {
 
 pub fn target_group_changes(tg: &TargetGroup, config: &ShardConfig, marks: &Tags) -> TargetGroupChanges {
     TargetGroupChanges {
-        add_tags: drifted(&tg.tags, marks).then(|| marks.clone()),
+        add_tags: lacks(&tg.tags, marks).then(|| marks.clone()),
         health_check: tg.health_check_path != config.health_check_path
             || tg.health_check_interval_seconds != config.health_check_interval_seconds
             || tg.healthy_threshold != config.healthy_threshold
@@ -170,7 +165,7 @@ pub struct LoadBalancerChanges {
 /// `desired`: the ALB's marks with `config.load_balancer_tags`.
 pub fn load_balancer_changes(lb: &LoadBalancer, config: &ShardConfig, desired: &Tags) -> LoadBalancerChanges {
     LoadBalancerChanges {
-        add_tags: drifted(&lb.tags, desired).then(|| desired.clone()),
+        add_tags: lacks(&lb.tags, desired).then(|| desired.clone()),
         remove_tag_keys: lb
             .tags
             .keys()
