@@ -17,6 +17,10 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 use serde_yaml::Value as Yaml;
+use strata_core::plan::scale::ScaleStep;
+use strata_core::rebalance::RebalanceReport;
+use strata_core::register::RegistrarReport;
+use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::provision;
 use strata_tests::runtime::{FUNCTIONS, Outcome, role_access_key, run_function};
 use strata_tests::{Emulator, Fixture, event, workspace_root};
@@ -326,8 +330,8 @@ impl Recorder<'_> {
     }
 }
 
-fn steps(outcome: &Outcome) -> Json {
-    outcome.response()["fleets"][0]["plan"]["steps"].clone()
+fn steps(outcome: &Outcome) -> Vec<ScaleStep> {
+    outcome.first_report::<ScaleReport>().plan.steps
 }
 
 /// A mirrored fleet that is created, scaled out, rebalanced, re-registered, drained, shrunk, updated and
@@ -346,14 +350,14 @@ async fn what_each_role_needs_is_derived_from_the_calls_its_function_makes() {
     recorder.provision(&fixture, "create", fleet_properties);
 
     let out = recorder.run("alb-scaler", &[], &[event("alb-scaler/alarm-action.json")]);
-    assert_eq!(steps(&out[0])[0]["action"], "create", "{out:?}");
+    assert!(matches!(steps(&out[0])[..], [ScaleStep::Create { .. }, ..]), "{out:?}");
 
     let rebalanced = recorder.run(
         "dns-rebalancer",
         &[],
         &[event("dns-rebalancer/schedule.json"), event("alb-scaler/alarm-eventbridge.json")],
     );
-    assert!(rebalanced[0].response()["fleets"][0]["records_written"].as_u64() > Some(0), "{rebalanced:?}");
+    assert!(rebalanced[0].first_report::<RebalanceReport>().records_written > 0, "{rebalanced:?}");
 
     emulator.seed(REGION, json!([{"name": "web-c", "size": 1, "tags": {"strata:fleet": "web"}}]));
     let registrar_events = |names: &[&str]| -> Vec<Json> {
@@ -369,12 +373,12 @@ async fn what_each_role_needs_is_derived_from_the_calls_its_function_makes() {
         .build();
     emulator.clients(REGION).await.autoscaling.delete_tags().tags(untag).send().await.expect("untag web-c");
     let left = recorder.run("asg-registrar", &[], &registrar_events(&["tag-change", "delete-asg"]));
-    assert_eq!(left[0].response()["fleets"][0]["changes"][0]["asg"], "web-c", "{left:?}");
+    assert_eq!(left[0].first_report::<RegistrarReport>().changes[0].asg, "web-c", "{left:?}");
 
     let drain = recorder.run("alb-scaler", &[], &[event("alb-scaler/alarm-low.json")]);
-    assert_eq!(steps(&drain[0])[0]["action"], "drain", "{drain:?}");
+    assert!(matches!(steps(&drain[0])[..], [ScaleStep::Drain { .. }, ..]), "{drain:?}");
     let remove = recorder.run("alb-scaler", &[("STRATA_ALIAS_TTL_SECONDS", "0")], &[event("alb-scaler/schedule.json")]);
-    assert_eq!(steps(&remove[0])[0]["action"], "remove", "{remove:?}");
+    assert!(matches!(steps(&remove[0])[..], [ScaleStep::Remove { .. }, ..]), "{remove:?}");
 
     recorder.provision(&fixture, "update", fleet_properties);
     recorder.provision(&fixture, "delete", fleet_properties);

@@ -2,6 +2,7 @@
 //! updates and removes a region's fleet, and always answers CloudFormation.
 
 use std::time::Duration;
+use strata_core::custom_resource::command::{AnswerStatus, ProvisionerReport};
 
 use aws_sdk_route53::types::RrType;
 use serde_json::json;
@@ -312,7 +313,8 @@ fn a_panic_in_the_handler_of_the_release_binary_still_answers_failed() {
     assert_eq!(answer["Status"], "FAILED", "{answer}");
     let reason = answer["Reason"].as_str().unwrap();
     assert!(reason.contains("panic") && reason.contains("STRATA_TEST_PANIC"), "{reason}");
-    assert_eq!(run.outcomes[0].response()["Status"], "FAILED", "the invocation ends normally after answering");
+    let report: ProvisionerReport = serde_json::from_value(run.outcomes[0].response().clone()).unwrap();
+    assert_eq!(report.status, AnswerStatus::Failed, "the invocation ends normally after answering");
     let calls: Vec<String> = emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")).cloned().collect();
     assert!(calls.is_empty(), "the panic came before any AWS call: {calls:?}");
 }

@@ -9,11 +9,13 @@ use futures::FutureExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
-use strata_core::custom_resource::{
-    CustomResourceRequest, CustomResourceResponse, RequestType, send_response, validate_response_url,
+use strata_core::custom_resource::command::{
+    FleetCommand, ProvisionerReport, command_of, done, failed, timeout_physical_id,
 };
-use strata_core::events::arn_account;
-use strata_core::names::{FleetName, Owner};
+use strata_core::custom_resource::{
+    CustomResourceRequest, CustomResourceResponse, send_response, validate_response_url,
+};
+use strata_core::names::Owner;
 use strata_core::observe::DnsLocation;
 use strata_core::provision::{converge, teardown};
 use strata_core::settings::Settings;
@@ -47,17 +49,6 @@ impl Config {
     }
 }
 
-fn physical_id(fleet: &str, region: &str) -> String {
-    format!("strata:{fleet}:{region}")
-}
-
-/// The fleet a PhysicalResourceId names in this region, if it is one of Strata's.
-fn fleet_of_physical_id(id: &str, region: &str) -> Option<FleetName> {
-    let rest = id.strip_prefix("strata:")?;
-    let (fleet, id_region) = rest.split_once(':')?;
-    (id_region == region).then(|| FleetName::parse(fleet).ok()).flatten()
-}
-
 /// Time to work before answering: up to the Lambda deadline less the margin. A deadline already past is not a
 /// real one (local runtimes such as `cargo lambda watch` send a fixed, long-gone value): then 5 minutes.
 fn answer_budget(deadline_ms: u64, now_ms: u64, margin: Duration) -> Duration {
@@ -83,7 +74,7 @@ fn now_ms() -> u64 {
 
 /// Handles one request and always answers CloudFormation (on a panic too), unless the request cannot be
 /// answered at all (no ResponseURL, or one that is not CloudFormation's): then it fails without any AWS call.
-pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<Value> {
+pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>) -> Result<ProvisionerReport> {
     let request = CustomResourceRequest::from_json(&event.payload)?;
     if let Err(err) = validate_response_url(&request.response_url, &aws.region, config.endpoint.as_deref()) {
         error!(error = %err, stack_id = %request.stack_id, "cannot answer this request: no AWS call made");
@@ -98,26 +89,16 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
         physical_resource_id: timeout_physical_id(&request, &aws.region, fleet_taken.load(Ordering::SeqCst)),
         ..failed(&request, &aws.region, reason)
     };
-    let response = match foreign_account(&request, &event.context.invoked_function_arn) {
-        // Another account never created anything here (its Create was refused): its Delete, a rollback's
-        // included, succeeds without touching anything, so that its stack is not stuck in DELETE_FAILED.
-        Some(reason) if request.request_type == RequestType::Delete => {
-            warn!(reason, "Delete from another account: nothing of it exists here; no AWS call made");
-            CustomResourceResponse {
-                success: true,
-                reason: format!("nothing to delete: {reason}"),
-                physical_resource_id: fallback_physical_id(&request, &aws.region),
-                data: json!({}),
-            }
+    let command = command_of(&request, &aws.region, &event.context.invoked_function_arn);
+    let response = match command {
+        FleetCommand::Answer(response) => {
+            warn!(reason = %response.reason, "answered without any AWS call");
+            response
         }
-        Some(reason) => {
-            warn!(reason, "request refused: no AWS call made");
-            failed(&request, &aws.region, reason)
-        }
-        None => {
+        command => {
             let span = info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);
-            let work =
-                AssertUnwindSafe(Box::pin(act(aws, config, &request, &fleet_taken)).instrument(span)).catch_unwind();
+            let work = AssertUnwindSafe(Box::pin(act(aws, config, &request, command, &fleet_taken)).instrument(span))
+                .catch_unwind();
             match tokio::time::timeout(budget, work).await {
                 Ok(Ok(response)) => response,
                 Ok(Err(panic)) => {
@@ -138,17 +119,7 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
     info!(status, physical_resource_id = %response.physical_resource_id, reason = %response.reason, "answering CloudFormation");
     let window = answer_window(event.context.deadline, now_ms(), config.answer_margin);
     send_response(&request.response_url, response.body(&request), window).await?;
-    Ok(json!({"Status": status, "PhysicalResourceId": response.physical_resource_id, "Reason": response.reason}))
-}
-
-/// A request from a stack of another account than this function's own is refused.
-fn foreign_account(request: &CustomResourceRequest, function_arn: &str) -> Option<String> {
-    let ours = arn_account(function_arn)?;
-    match arn_account(&request.stack_id) {
-        Some(theirs) if theirs == ours => None,
-        Some(theirs) => Some(format!("the stack is in account {theirs}; this provisioner serves account {ours} only")),
-        None => Some("StackId is not a CloudFormation stack ARN".into()),
-    }
+    Ok(ProvisionerReport::from(&response))
 }
 
 /// A panic's message, short.
@@ -161,62 +132,19 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     text.chars().take(200).collect()
 }
 
-fn failed(request: &CustomResourceRequest, region: &str, reason: String) -> CustomResourceResponse {
-    CustomResourceResponse {
-        success: false,
-        reason,
-        physical_resource_id: fallback_physical_id(request, region),
-        data: json!({}),
-    }
-}
-
-/// The id to answer a failure with when no fleet was touched: the one CloudFormation sent (Update), or for a
-/// Create one that names no fleet, so that the rollback Delete CloudFormation sends maps to nothing, succeeds,
-/// and can never take a fleet of the same name that another custom resource holds.
-fn fallback_physical_id(request: &CustomResourceRequest, region: &str) -> String {
-    match &request.physical_resource_id {
-        Some(id) => id.clone(),
-        None => format!("strata-failed:{region}:{}", request.request_id),
-    }
-}
-
-/// A Create cut short after it passed the owner check may have made resources: answer the fleet's own id, so
-/// that CloudFormation's rollback Delete removes them. Before that check, nothing was made.
-fn timeout_physical_id(request: &CustomResourceRequest, region: &str, fleet_taken: bool) -> String {
-    let fleet = request.properties.get("FleetName").and_then(Value::as_str).and_then(|f| FleetName::parse(f).ok());
-    match fleet.filter(|_| fleet_taken && request.physical_resource_id.is_none()) {
-        Some(fleet) => physical_id(fleet.as_str(), region),
-        None => fallback_physical_id(request, region),
-    }
-}
-
-/// The custom resource a request comes from: the owner of the fleet it creates.
-fn owner_of(request: &CustomResourceRequest) -> Owner {
-    Owner::new(&request.stack_id, &request.logical_resource_id)
-}
-
 async fn act(
     aws: &AwsClients,
     config: &Config,
     request: &CustomResourceRequest,
+    command: FleetCommand,
     fleet_taken: &AtomicBool,
 ) -> CustomResourceResponse {
     if config.test_panic {
         panic!("STRATA_TEST_PANIC=1: the test hook's panic");
     }
-    match request.request_type {
-        RequestType::Create | RequestType::Update => {
-            let spec = match FleetSpec::from_properties(&request.properties) {
-                Ok(spec) => spec,
-                Err(err) => return failed(request, &aws.region, err.to_string()),
-            };
-            let physical_resource_id = physical_id(spec.fleet.as_str(), &aws.region);
-            let owner = owner_of(request);
-            // An Update of the fleet its PhysicalResourceId names may claim it if it was made before owners were
-            // written; a Create, or an Update to another FleetName, takes only a name nobody holds.
-            let may_claim = request.request_type == RequestType::Update
-                && request.physical_resource_id.as_deref().and_then(|id| fleet_of_physical_id(id, &aws.region))
-                    == Some(spec.fleet.clone());
+    match command {
+        FleetCommand::Answer(response) => response,
+        FleetCommand::Converge { spec, owner, may_claim, roll_back_on_failure, physical_resource_id } => {
             let scaler_arn = config.scaler_arn.as_deref();
             match Box::pin(converge(aws, &spec, &owner, may_claim, scaler_arn, fleet_taken)).await {
                 Ok(summary) => CustomResourceResponse {
@@ -238,16 +166,20 @@ async fn act(
                 }
                 Err(err) => {
                     error!(error = %err, "converge failed");
-                    let reason = if request.request_type == RequestType::Create {
-                        rollback(aws, &spec, &owner, err).await
-                    } else {
-                        err.to_string()
-                    };
+                    let reason =
+                        if roll_back_on_failure { rollback(aws, &spec, &owner, err).await } else { err.to_string() };
                     CustomResourceResponse { success: false, reason, physical_resource_id, data: json!({}) }
                 }
             }
         }
-        RequestType::Delete => delete(aws, request).await,
+        FleetCommand::Delete { fleet, dns, asgs, owner } => {
+            let id = request.physical_resource_id.clone().unwrap_or_default();
+            match Box::pin(teardown(aws, &fleet, dns, asgs, &owner, true)).await {
+                Ok(0) => done(&id, "nothing of this custom resource's fleet exists in this region"),
+                Ok(_) => done(&id, ""),
+                Err(err) => failed(request, &aws.region, err.to_string()),
+            }
+        }
     }
 }
 
@@ -258,38 +190,5 @@ async fn rollback(aws: &AwsClients, spec: &FleetSpec, owner: &Owner, cause: Stra
     match Box::pin(teardown(aws, &spec.fleet, Some(dns), Some(spec.asgs()), owner, false)).await {
         Ok(_) => format!("{cause}; everything this Create made was removed"),
         Err(cleanup) => format!("{cause}; rolling back also failed ({cleanup}): CloudFormation's Delete will retry it"),
-    }
-}
-
-async fn delete(aws: &AwsClients, request: &CustomResourceRequest) -> CustomResourceResponse {
-    let id = request.physical_resource_id.clone().unwrap_or_default();
-    let done = |reason: &str| CustomResourceResponse {
-        success: true,
-        reason: reason.to_owned(),
-        physical_resource_id: id.clone(),
-        data: json!({}),
-    };
-    let Some(fleet) = fleet_of_physical_id(&id, &aws.region) else {
-        return done("nothing to delete: this resource was never created");
-    };
-    // The zone comes from the properties when they parse, else from the shards' own policy tags: a Delete needs
-    // no valid properties (CloudFormation sends the last ones, which may be the very ones that failed).
-    let spec = FleetSpec::from_properties(&request.properties).ok().filter(|s| s.fleet == fleet);
-    let zone = request.properties.get("HostedZoneId").and_then(Value::as_str);
-    let domain = request.properties.get("Domain").and_then(Value::as_str);
-    let dns = match (&spec, zone, domain) {
-        (Some(spec), _, _) => {
-            Some(DnsLocation { hosted_zone_id: spec.hosted_zone_id.clone(), domain: spec.domain.clone() })
-        }
-        (None, Some(zone), Some(domain)) => {
-            Some(DnsLocation { hosted_zone_id: zone.to_owned(), domain: domain.to_owned() })
-        }
-        _ => None,
-    };
-    let owner = owner_of(request);
-    match Box::pin(teardown(aws, &fleet, dns, spec.map(|s| s.asgs()), &owner, true)).await {
-        Ok(0) => done("nothing of this custom resource's fleet exists in this region"),
-        Ok(_) => done(""),
-        Err(err) => failed(request, &aws.region, err.to_string()),
     }
 }

@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 use crate::error::{Result, StrataError};
 
+pub mod command;
+
 /// CloudFormation rejects response bodies over 4 KiB.
 pub const MAX_RESPONSE_BYTES: usize = 4096;
 
