@@ -27,42 +27,40 @@ fn forward_to(tg_arn: &str) -> Action {
     Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg_arn).build()
 }
 
-pub(super) async fn ensure_listeners(
-    client: &elbv2::Client,
-    lb_arn: &str,
-    tg_arn: &str,
-    config: &ShardConfig,
-    tags: &[Tag],
-    plan: &CompletionPlan,
-) -> Result<()> {
+/// Where a shard's listeners go and what they carry.
+pub(super) struct ShardListeners<'a> {
+    pub client: &'a elbv2::Client,
+    pub lb_arn: &'a str,
+    pub tg_arn: &'a str,
+    pub config: &'a ShardConfig,
+    pub tags: &'a [Tag],
+}
+
+/// HTTP and HTTPS side by side.
+pub(super) async fn ensure_listeners(shard: ShardListeners<'_>, plan: &CompletionPlan) -> Result<()> {
     let http = async {
         if !plan.create_http {
             return Ok(());
         }
-        client
+        shard
+            .client
             .create_listener()
-            .load_balancer_arn(lb_arn)
+            .load_balancer_arn(shard.lb_arn)
             .protocol(ProtocolEnum::Http)
             .port(80)
             .default_actions(redirect_to_https())
-            .set_tags(Some(tags.to_vec()))
+            .set_tags(Some(shard.tags.to_vec()))
             .send()
             .await
             .map_err(|e| aws_error("elbv2", "CreateListener", e))?;
         Ok(())
     };
-    futures::try_join!(http, ensure_https_listener(client, lb_arn, tg_arn, config, tags, plan))?;
+    futures::try_join!(http, ensure_https_listener(&shard, plan))?;
     Ok(())
 }
 
-async fn ensure_https_listener(
-    client: &elbv2::Client,
-    lb_arn: &str,
-    tg_arn: &str,
-    config: &ShardConfig,
-    tags: &[Tag],
-    plan: &CompletionPlan,
-) -> Result<()> {
+async fn ensure_https_listener(shard: &ShardListeners<'_>, plan: &CompletionPlan) -> Result<()> {
+    let ShardListeners { client, lb_arn, tg_arn, config, tags } = *shard;
     let default_cert = config.certificate_arns.first().cloned().unwrap_or_default();
     let https_arn = match &plan.https {
         HttpsStep::Keep { arn } => arn.clone(),

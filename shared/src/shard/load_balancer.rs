@@ -1,7 +1,7 @@
 //! A shard's ALB: made, its tags and attributes brought to the configuration.
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
-use elbv2::types::{IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
+use elbv2::types::LoadBalancerTypeEnum;
 
 use super::{no_resource, tags_from};
 use crate::attributes;
@@ -22,8 +22,8 @@ pub(super) async fn create_load_balancer(
         .create_load_balancer()
         .name(name)
         .r#type(LoadBalancerTypeEnum::Application)
-        .scheme(LoadBalancerSchemeEnum::from(config.scheme.as_str()))
-        .ip_address_type(IpAddressType::from(config.ip_address_type.as_str()))
+        .scheme(config.scheme.clone())
+        .ip_address_type(config.ip_address_type.clone())
         .set_subnets(Some(config.subnet_ids.clone()))
         .set_security_groups(Some(config.security_group_ids.clone()).filter(|s| !s.is_empty()))
         .set_tags(Some(tags))

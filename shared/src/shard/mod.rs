@@ -17,7 +17,7 @@ use crate::names::{FleetName, ShardIndex, ShardNames, foreign};
 use crate::plan::shard::{CompletionPlan, ResourceStep, ShardPlan};
 pub use crate::plan::shard::{ShardConfig, ShardResources};
 pub use delete::{TargetGroupDeletion, delete_load_balancer, delete_target_group};
-use listeners::ensure_listeners;
+use listeners::{ShardListeners, ensure_listeners};
 use load_balancer::{create_load_balancer, remove_tags, set_load_balancer_attributes};
 use target_group::{create_target_group, set_target_group_attributes, update_target_group};
 
@@ -111,7 +111,8 @@ pub async fn ensure_shard_listeners(
     let lb_attributes = set_load_balancer_attributes(client, lb, &completion.load_balancer_attributes);
     let tg_attributes = set_target_group_attributes(client, tg, &completion.target_group_attributes);
     let tags = tags_from(&plan.marks);
-    let listeners = ensure_listeners(client, lb, tg, config, &tags, completion);
+    let listeners =
+        ensure_listeners(ShardListeners { client, lb_arn: lb, tg_arn: tg, config, tags: &tags }, completion);
     futures::try_join!(lb_attributes, tg_attributes, listeners)?;
     Ok(())
 }

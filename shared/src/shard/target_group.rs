@@ -1,7 +1,7 @@
 //! A shard's target group: made, its health check and attributes brought to the configuration.
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
-use elbv2::types::{Matcher, ProtocolEnum, TargetTypeEnum};
+use elbv2::types::{Matcher, ProtocolEnum};
 
 use super::{no_resource, tags_from};
 use crate::attributes;
@@ -22,7 +22,7 @@ pub(super) async fn create_target_group(
         .protocol(ProtocolEnum::Http)
         .port(config.target_port)
         .vpc_id(&config.vpc_id)
-        .target_type(TargetTypeEnum::from(config.target_type.as_str()))
+        .target_type(config.target_type.clone())
         .health_check_protocol(ProtocolEnum::Http)
         .health_check_path(&config.health_check_path)
         .health_check_interval_seconds(config.health_check_interval_seconds)
