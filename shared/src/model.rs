@@ -1,6 +1,6 @@
 //! The observed fleet: AWS as plain data, read fresh on every invocation (AWS is the only state store).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue};
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::names::{FleetAlarm, FleetName, Owner, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
 
-pub type Tags = BTreeMap<String, String>;
+pub use crate::names::{FleetHealthCheck, Tags};
 
 /// An SDK enum as AWS names its value (`internet-facing`), which is how reports show it.
 fn aws_name<T: AsRef<str>, S: Serializer>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -212,6 +212,13 @@ impl Alarm {
     }
 }
 
+/// Where a fleet's records live; read from the shards' policy tags when not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsLocation {
+    pub hosted_zone_id: String,
+    pub domain: String,
+}
+
 /// One fleet in one region, as AWS has it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservedFleet {
@@ -283,13 +290,4 @@ impl ObservedFleet {
             .find(|tags| !tags.is_empty())
             .unwrap_or_default()
     }
-}
-
-/// One of the fleet's health checks, found by its exact CallerReference (`strata-<fleet>-s<k>-<alb id>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FleetHealthCheck {
-    pub id: String,
-    pub caller_reference: String,
-    pub shard: ShardIndex,
-    pub alb_id: String,
 }

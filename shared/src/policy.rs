@@ -2,9 +2,9 @@
 //! read back by the other functions, so one deployment serves any number of fleets and an Update reaches
 //! all of them at once.
 
+use crate::model::DnsLocation;
 use crate::model::Tags;
 use crate::names::TAG_POLICY_PREFIX;
-use crate::observe::DnsLocation;
 use crate::spec::{AsgSelector, FleetSpec, Limits, Rebalancing, ShardingMode};
 
 /// ELBv2 tag values hold at most 256 characters: a long ASG list spills into `asg-names.1`, `asg-names.2`, ...

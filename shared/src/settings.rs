@@ -90,14 +90,6 @@ impl Settings {
     }
 }
 
-/// A function's cold start: its settings, its logging and its AWS clients, once.
-pub async fn cold_start(function: &str) -> crate::Result<(Settings, crate::aws::AwsClients)> {
-    let settings = Settings::from_env(function);
-    crate::telemetry::init_logging(&settings.log_filter);
-    let aws = crate::aws::AwsClients::from_env(&settings).await?;
-    Ok((settings, aws))
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;

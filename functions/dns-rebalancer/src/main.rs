@@ -1,6 +1,6 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use strata_core::settings::cold_start;
+use strata_core::aws::cold_start;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {

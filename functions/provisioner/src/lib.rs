@@ -15,8 +15,8 @@ use strata_core::custom_resource::command::{
 use strata_core::custom_resource::{
     CustomResourceRequest, CustomResourceResponse, send_response, validate_response_url,
 };
+use strata_core::model::DnsLocation;
 use strata_core::names::Owner;
-use strata_core::observe::DnsLocation;
 use strata_core::provision::{converge, teardown};
 use strata_core::settings::Settings;
 use strata_core::spec::FleetSpec;

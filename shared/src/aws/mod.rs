@@ -52,3 +52,11 @@ impl AwsClients {
 pub fn batches<T>(items: &[T], size: usize) -> impl Iterator<Item = &[T]> {
     items.chunks(size.max(1))
 }
+
+/// A function's cold start: its settings, its logging and its AWS clients, once.
+pub async fn cold_start(function: &str) -> crate::Result<(Settings, AwsClients)> {
+    let settings = Settings::from_env(function);
+    crate::telemetry::init_logging(&settings.log_filter);
+    let aws = AwsClients::from_env(&settings).await?;
+    Ok((settings, aws))
+}

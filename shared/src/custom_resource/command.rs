@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::{CustomResourceRequest, CustomResourceResponse, RequestType};
 use crate::events::arn_account;
+use crate::model::DnsLocation;
 use crate::names::{FleetName, Owner};
-use crate::observe::DnsLocation;
 use crate::spec::{AsgSelector, FleetSpec};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -18,12 +18,7 @@ use crate::names::{
 use crate::policy::{asgs_from_tags, dns_from_tags};
 use crate::spec::AsgSelector;
 
-/// Where a fleet's records live; read from the shards' policy tags when not given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsLocation {
-    pub hosted_zone_id: String,
-    pub domain: String,
-}
+pub use crate::model::DnsLocation;
 
 /// How deep to look: the rebalancer needs health, the provisioner and scaler need configuration to clone.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,9 +1,9 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::DnsLocation;
 use crate::model::{Listener, LoadBalancer, OwnedRecord, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, STATE_DRAINING, TAG_DRAINING_SINCE, TAG_STATE};
-use crate::observe::DnsLocation;
 use crate::spec::{AsgSelector, Limits, Rebalancing, ShardingMode};
 
 pub(crate) fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {

@@ -5,6 +5,11 @@ use std::fmt;
 
 use crate::error::FieldError;
 
+mod ownership;
+pub use ownership::{
+    FleetHealthCheck, Owner, Tags, foreign, health_check_is_owned, lacks, may_act_on, ownership_marks,
+};
+
 /// Tag keys on every resource Strata creates (DESIGN.md §2).
 pub const TAG_FLEET: &str = "strata:fleet";
 pub const TAG_SHARD: &str = "strata:shard";
@@ -26,60 +31,6 @@ pub const TAG_OWNER_RESOURCE: &str = "strata:owner-resource";
 /// Set (to an RFC 3339 time) on a fleet's ALBs and target groups when its Delete starts: the other functions
 /// leave such a fleet alone, so that no pass in flight writes records or alarms back behind the teardown.
 pub const TAG_DELETING: &str = "strata:deleting";
-
-/// The custom resource a fleet belongs to. One fleet name in a region belongs to one owner: every resource
-/// Strata makes carries its owner's tags, and nothing with another owner's tags is ever changed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct Owner {
-    pub stack_id: String,
-    pub logical_resource_id: String,
-}
-
-impl Owner {
-    pub fn new(stack_id: &str, logical_resource_id: &str) -> Self {
-        Self { stack_id: stack_id.to_owned(), logical_resource_id: logical_resource_id.to_owned() }
-    }
-
-    /// The owner named by a resource's tags; `None` for a resource made before owners were written.
-    pub fn from_tags<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Option<Self> {
-        Some(Self::new(get(TAG_OWNER_STACK)?, get(TAG_OWNER_RESOURCE)?))
-    }
-
-    pub fn tags(&self) -> [(&'static str, String); 2] {
-        [(TAG_OWNER_STACK, self.stack_id.clone()), (TAG_OWNER_RESOURCE, self.logical_resource_id.clone())]
-    }
-}
-
-impl fmt::Display for Owner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "resource {} of stack {}", self.logical_resource_id, self.stack_id)
-    }
-}
-
-/// The marks every resource Strata makes carries: fleet, managed-by, the owner, and the shard for per-shard ones.
-pub fn ownership_marks(
-    fleet: &FleetName,
-    shard: Option<ShardIndex>,
-    owner: Option<&Owner>,
-) -> std::collections::BTreeMap<String, String> {
-    let mut marks = std::collections::BTreeMap::new();
-    marks.insert(TAG_FLEET.to_owned(), fleet.as_str().to_owned());
-    marks.insert(TAG_MANAGED_BY.to_owned(), MANAGED_BY.to_owned());
-    if let Some(shard) = shard {
-        marks.insert(TAG_SHARD.to_owned(), shard.get().to_string());
-    }
-    marks.extend(owner.into_iter().flat_map(Owner::tags).map(|(k, v)| (k.to_owned(), v)));
-    marks
-}
-
-/// Whether Strata, acting for `owner`, may change a resource whose tags name `found`: its own, or an unclaimed
-/// one when `take_unclaimed` (the first Update or Delete of a fleet made before owners were written).
-pub fn may_act_on(found: Option<&Owner>, owner: Option<&Owner>, take_unclaimed: bool) -> bool {
-    match found {
-        Some(found) => owner == Some(found),
-        None => take_unclaimed,
-    }
-}
 
 /// Upper bound of ELBv2 names (ALB and target group).
 const ELB_NAME_MAX: usize = 32;
@@ -294,37 +245,6 @@ pub fn parse_health_check_caller_reference(fleet: &FleetName, reference: &str) -
     let (shard, alb_id) = rest.split_once('-')?;
     let valid_id = !alb_id.is_empty() && alb_id.bytes().all(|b| b.is_ascii_alphanumeric());
     Some((parse_shard_token(shard)?, alb_id.to_owned())).filter(|_| valid_id)
-}
-
-/// A resource found under this shard's name is this shard's only if it carries exactly its marks, its owner's
-/// included (a racing Create of the same fleet name by another stack is not).
-pub fn foreign(tags: &crate::model::Tags, marks: &crate::model::Tags) -> bool {
-    lacks(tags, marks) || [TAG_OWNER_STACK, TAG_OWNER_RESOURCE].iter().any(|k| tags.get(*k) != marks.get(*k))
-}
-
-/// Whether any of `wanted` is missing from `tags` or has another value there (other keys don't count).
-pub fn lacks(tags: &crate::model::Tags, wanted: &crate::model::Tags) -> bool {
-    wanted.iter().any(|(k, v)| tags.get(k) != Some(v))
-}
-
-/// Whether `check` is the fleet's to delete or claim: its tags say the fleet and an owner this request may act
-/// for (a CallerReference alone is never enough); an untagged one (its tagging call failed after the create) is
-/// the fleet's when its reference names one of `own_alb_ids` (ALB ids are unique, and those ALBs are the owner's).
-pub fn health_check_is_owned(
-    check: &crate::model::FleetHealthCheck,
-    tags: &crate::model::Tags,
-    fleet: &FleetName,
-    owner: Option<&Owner>,
-    take_unclaimed: bool,
-    own_alb_ids: &[&str],
-) -> bool {
-    if tags.is_empty() {
-        return own_alb_ids.contains(&check.alb_id.as_str());
-    }
-    let tag = |key: &str| tags.get(key).map(String::as_str);
-    tag(TAG_FLEET) == Some(fleet.as_str())
-        && tag(TAG_MANAGED_BY) == Some(MANAGED_BY)
-        && may_act_on(Owner::from_tags(tag).as_ref(), owner, take_unclaimed)
 }
 
 /// `app/<name>/<id>`: the LoadBalancer dimension of AWS/ApplicationELB metrics, from the ALB ARN.
