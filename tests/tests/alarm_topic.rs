@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use strata_core::aws::AwsClients;
-use strata_tests::custom_resource::CfnRequest;
+use strata_tests::custom_resource::{CfnRequest, CfnStatus};
 use strata_tests::runtime::run_function;
 use strata_tests::state::load_balancer_names;
 use strata_tests::{Emulator, event};
@@ -39,7 +39,8 @@ fn create(emulator: &Emulator, topic: &str) {
     emulator.configure_iam(json!({"parameters": {"AlarmTopicArn": topic}}));
     let request = CfnRequest::new(emulator, &fixture, "create");
     run_function("provisioner", &env(emulator, topic), std::slice::from_ref(&request.event)).outcomes[0].response();
-    assert_eq!(request.answer(emulator)["Status"], "SUCCESS");
+    let created = request.answer(emulator);
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@ use serde_json::json;
 use strata_cli::report::RegionReport;
 use strata_core::plan::weights::WeightChange;
 use strata_core::scale::ScaleReport;
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnStatus, provision};
 use strata_tests::runtime::{binary, run_function};
 use strata_tests::{Emulator, event, s};
 
@@ -23,7 +23,8 @@ fn strata(emulator: &Emulator, args: &[&str]) -> (bool, String, String) {
 
 fn two_shard_fleet(emulator: &Emulator) {
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    assert_eq!(provision(emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    let created = provision(emulator, &fixture, "create", |_| {});
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]).outcomes[0]
         .first_report::<ScaleReport>();
 }

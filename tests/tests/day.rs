@@ -12,7 +12,7 @@ use strata_core::simulate::traffic::{Traffic, TrafficPoint};
 use strata_core::spec::FleetSpec;
 use strata_tests::Emulator;
 use strata_tests::census::census;
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnStatus, provision};
 use strata_tests::day::{DayMinute, fleet_properties, run_day, settings, shape_of_day, shape_of_simulation};
 
 const REGION: &str = "us-east-1";
@@ -39,7 +39,7 @@ async fn a_compressed_day_ends_where_the_simulator_and_the_hand_worked_minutes_s
         fleet_properties(p);
         properties = p.clone();
     });
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     // 1,000 RPS a shard, alarm at 800: 500 RPS for 4 minutes, 2,000 for 16, then 200 for 20.
     let traffic = series(&[(4, 500.0), (16, 2_000.0), (20, 200.0)]);
     let ran = run_day(&emulator, &fixture, "web", &traffic).await;

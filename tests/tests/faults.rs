@@ -69,7 +69,7 @@ impl Run {
         request.properties()["DeregistrationDelaySeconds"] = json!("0");
         for _ in 0..MAX_ATTEMPTS {
             self.invoke("provisioner", &[], &request.event);
-            if request.answer(&self.emulator)["Status"] == "SUCCESS" {
+            if request.answer(&self.emulator).succeeded() {
                 return;
             }
             self.reinvocations += 1;

@@ -21,7 +21,7 @@ use strata_core::plan::scale::ScaleStep;
 use strata_core::rebalance::RebalanceReport;
 use strata_core::register::RegistrarReport;
 use strata_core::scale::ScaleReport;
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnAnswer, CfnStatus, provision};
 use strata_tests::runtime::{FUNCTIONS, Outcome, role_access_key, run_function};
 use strata_tests::{Emulator, Fixture, event, workspace_root};
 
@@ -323,9 +323,9 @@ impl Recorder<'_> {
         outcomes
     }
 
-    fn provision(&mut self, fixture: &Fixture, request: &str, customize: impl FnOnce(&mut Json)) -> Json {
+    fn provision(&mut self, fixture: &Fixture, request: &str, customize: impl FnOnce(&mut Json)) -> CfnAnswer {
         let answer = provision(self.emulator, fixture, request, customize);
-        assert_eq!(answer["Status"], "SUCCESS", "{request}: {answer}");
+        assert_eq!(answer.status(), CfnStatus::Success, "{request}: {answer}");
         answer
     }
 }
@@ -851,5 +851,5 @@ fn the_example_fleet_properties_are_accepted_by_the_provisioner() {
         as_cloudformation_sends(&resources_of_type(&example, "Custom::StrataFleet")[0].1["Properties"], &fixture);
     assert_eq!(properties["ServiceTimeout"], "900", "CloudFormation sends it among the properties, as a string");
     let answer = provision(&emulator, &fixture, "create", |p| *p = properties);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
 }

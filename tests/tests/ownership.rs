@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_core::plan::scale::{ScaleNote, ScalePlan, ScaleStep};
 use strata_core::scale::ScaleReport;
-use strata_tests::custom_resource::CfnRequest;
+use strata_tests::custom_resource::{CfnAnswer, CfnRequest, CfnStatus};
 use strata_tests::fixtures::{elb_tag, foreign_load_balancer};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::{FleetSnapshot, fleet_snapshot, load_balancer_names, mutating, weights};
@@ -35,7 +35,7 @@ fn request(emulator: &Emulator, fixture: &Fixture, name: &str, fleet: &str) -> C
     request
 }
 
-fn answer(emulator: &Emulator, request: &CfnRequest) -> Value {
+fn answer(emulator: &Emulator, request: &CfnRequest) -> CfnAnswer {
     let run = run_function("provisioner", &emulator.env(REGION), std::slice::from_ref(&request.event));
     run.outcomes[0].response();
     request.answer(emulator)
@@ -62,7 +62,7 @@ async fn deleting_a_fleet_leaves_a_fleet_whose_name_starts_the_same_whole() {
         let aws = emulator.clients(REGION).await;
         for fleet in ["web", "web-v2"] {
             let created = answer(&emulator, &request(&emulator, &fixture, "create", fleet));
-            assert_eq!(created["Status"], "SUCCESS", "{fleet}: {created}");
+            assert_eq!(created.status(), CfnStatus::Success, "{fleet}: {created}");
         }
         let before = snapshot(&aws, &fixture, kept).await;
         assert_eq!(before.alarms.len(), 3, "{kept} has its high, low and targets-full alarms: {before:?}");
@@ -71,7 +71,7 @@ async fn deleting_a_fleet_leaves_a_fleet_whose_name_starts_the_same_whole() {
         assert!(!before.attachments.is_empty() && !before.listeners.is_empty());
 
         let deleted_answer = answer(&emulator, &request(&emulator, &fixture, "delete", deleted));
-        assert_eq!(deleted_answer["Status"], "SUCCESS", "{deleted_answer}");
+        assert_eq!(deleted_answer.status(), CfnStatus::Success, "{deleted_answer}");
         assert!(snapshot(&aws, &fixture, deleted).await.is_empty(), "{deleted} is gone");
         assert_eq!(snapshot(&aws, &fixture, kept).await, before, "deleting {deleted} left {kept} whole");
     }
@@ -82,15 +82,16 @@ async fn another_stack_cannot_take_a_fleet_name_and_its_rollback_leaves_the_flee
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "web"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &request(&emulator, &fixture, "create", "web"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let before = snapshot(&aws, &fixture, "web").await;
 
     let mut second = request(&emulator, &fixture, "create", "web");
     second.event["StackId"] = json!(OTHER_STACK);
     let calls_before = emulator.calls().len();
     let refused = answer(&emulator, &second);
-    assert_eq!(refused["Status"], "FAILED", "{refused}");
-    let reason = refused["Reason"].as_str().unwrap();
+    assert_eq!(refused.status(), CfnStatus::Failed, "{refused}");
+    let reason = refused.reason();
     assert!(reason.contains("stack/strata-web/") && reason.contains("WebFleet"), "names the owner: {reason}");
     let changes = mutating(&emulator.calls()[calls_before..]);
     assert!(changes.is_empty(), "the refused Create changes nothing: {changes:?}");
@@ -99,16 +100,19 @@ async fn another_stack_cannot_take_a_fleet_name_and_its_rollback_leaves_the_flee
     // and a Delete from that stack that names the fleet must not take it either.
     let mut rollback = request(&emulator, &fixture, "delete", "web");
     rollback.event["StackId"] = json!(OTHER_STACK);
-    rollback.event["PhysicalResourceId"] = refused["PhysicalResourceId"].clone();
-    assert_eq!(answer(&emulator, &rollback)["Status"], "SUCCESS");
+    rollback.event["PhysicalResourceId"] = json!(refused.physical_resource_id());
+    let rolled_back = answer(&emulator, &rollback);
+    assert_eq!(rolled_back.status(), CfnStatus::Success, "{rolled_back}");
     let mut named = request(&emulator, &fixture, "delete", "web");
     named.event["StackId"] = json!(OTHER_STACK);
-    assert_eq!(answer(&emulator, &named)["Status"], "SUCCESS");
+    let named_deleted = answer(&emulator, &named);
+    assert_eq!(named_deleted.status(), CfnStatus::Success, "{named_deleted}");
     assert_eq!(snapshot(&aws, &fixture, "web").await, before, "the first stack's fleet is whole");
 
     let mut update = request(&emulator, &fixture, "update", "web");
     update.properties()["DeregistrationDelaySeconds"] = json!("30");
-    assert_eq!(answer(&emulator, &update)["Status"], "SUCCESS", "the owner's own Update still works");
+    let updated = answer(&emulator, &update);
+    assert_eq!(updated.status(), CfnStatus::Success, "the owner's own Update still works: {updated}");
     let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
     let arn = tg.target_groups()[0].target_group_arn().unwrap();
     let attrs = aws.elbv2.describe_target_group_attributes().target_group_arn(arn).send().await.unwrap();
@@ -121,7 +125,8 @@ async fn a_fleet_made_before_owners_is_claimed_by_its_own_update_and_refused_to_
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "web"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &request(&emulator, &fixture, "create", "web"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     // As an older Strata left it: no owner tags anywhere.
     let snapshot_before = snapshot(&aws, &fixture, "web").await;
     for (arn, _) in snapshot_before.load_balancers.iter().chain(&snapshot_before.target_groups) {
@@ -150,10 +155,11 @@ async fn a_fleet_made_before_owners_is_claimed_by_its_own_update_and_refused_to_
     let mut other = request(&emulator, &fixture, "create", "web");
     other.event["StackId"] = json!(OTHER_STACK);
     let refused = answer(&emulator, &other);
-    assert_eq!(refused["Status"], "FAILED", "an unclaimed fleet is not another stack's to take: {refused}");
-    assert!(refused["Reason"].as_str().unwrap().contains("without an owner"), "{refused}");
+    assert_eq!(refused.status(), CfnStatus::Failed, "an unclaimed fleet is not another stack's to take: {refused}");
+    assert!(refused.reason().contains("without an owner"), "{refused}");
 
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "update", "web"))["Status"], "SUCCESS");
+    let updated = answer(&emulator, &request(&emulator, &fixture, "update", "web"));
+    assert_eq!(updated.status(), CfnStatus::Success, "{updated}");
     let claimed = snapshot(&aws, &fixture, "web").await;
     for (arn, tags) in claimed.load_balancers.iter().chain(&claimed.target_groups) {
         assert!(tags.contains(&("strata:owner-resource".into(), "WebFleet".into())), "{arn} claimed: {tags:?}");
@@ -179,7 +185,8 @@ async fn resources_named_like_a_shard_are_never_touched_and_scale_out_goes_aroun
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "web"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &request(&emulator, &fixture, "create", "web"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let foreign_lb = foreign_load_balancer(&aws, &fixture, "web-s2").await;
     // Another team's target group with shard 1's name.
     let foreign_tg = aws
@@ -225,7 +232,8 @@ async fn with_every_shard_but_one_unhealthy_a_low_load_alarm_drains_nothing() {
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "web"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &request(&emulator, &fixture, "create", "web"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     scaler(&emulator, &[event("alb-scaler/alarm-action.json")])[0].response();
     // Shard 0 loses every target; the rebalancer moves its weight to shard 1, the only healthy one.
     let tg0 = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
@@ -258,7 +266,8 @@ async fn an_update_removes_policy_tags_the_spec_no_longer_has() {
     let mut create = request(&emulator, &fixture, "create", "web");
     create.properties()["AutoScalingGroupTag"] = json!({"Key": "team", "Value": "web"});
     create.properties()["ScalerFunctionArn"] = json!("arn:aws:lambda:us-east-1:123456789012:function:scaler");
-    assert_eq!(answer(&emulator, &create)["Status"], "SUCCESS");
+    let created = answer(&emulator, &create);
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let policy_keys = |snapshot: &FleetSnapshot| -> Vec<String> {
         snapshot.load_balancers[0]
             .1
@@ -273,7 +282,8 @@ async fn an_update_removes_policy_tags_the_spec_no_longer_has() {
             && before.contains(&"strata:policy:scaler-arn".to_owned())
     );
 
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "update", "web"))["Status"], "SUCCESS");
+    let updated = answer(&emulator, &request(&emulator, &fixture, "update", "web"));
+    assert_eq!(updated.status(), CfnStatus::Success, "{updated}");
     let after = policy_keys(&snapshot(&aws, &fixture, "web").await);
     for stale in ["strata:policy:asg-tag-key", "strata:policy:asg-tag-value", "strata:policy:scaler-arn"] {
         assert!(!after.contains(&stale.to_owned()), "{stale} removed: {after:?}");
@@ -286,7 +296,8 @@ async fn a_fleet_being_deleted_is_left_alone_by_the_other_functions() {
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "web"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &request(&emulator, &fixture, "create", "web"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
     let arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
     aws.elbv2
@@ -315,8 +326,10 @@ async fn a_scheduled_pass_with_one_broken_fleet_still_serves_the_others_and_name
     let mut web = request(&emulator, &fixture, "create", "web");
     web.properties()["Limits"]["MinShards"] = json!("2");
     web.properties()["DeregistrationDelaySeconds"] = json!("0");
-    assert_eq!(answer(&emulator, &web)["Status"], "SUCCESS");
-    assert_eq!(answer(&emulator, &request(&emulator, &fixture, "create", "shop"))["Status"], "SUCCESS");
+    let web_created = answer(&emulator, &web);
+    assert_eq!(web_created.status(), CfnStatus::Success, "{web_created}");
+    let shop_created = answer(&emulator, &request(&emulator, &fixture, "create", "shop"));
+    assert_eq!(shop_created.status(), CfnStatus::Success, "{shop_created}");
     // `shop` is broken: its policy names a hosted zone that does not exist.
     let shop = aws.elbv2.describe_load_balancers().names("shop-s0").send().await.unwrap();
     let shop_arn = shop.load_balancers()[0].load_balancer_arn().unwrap().to_owned();

@@ -7,7 +7,7 @@ use strata_core::custom_resource::command::{AnswerStatus, ProvisionerReport};
 use aws_sdk_route53::types::RrType;
 use serde_json::json;
 
-use strata_tests::custom_resource::CfnRequest;
+use strata_tests::custom_resource::{CfnAnswer, CfnRequest, CfnStatus};
 use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
 use strata_tests::runtime::{release_binary, run_binary, run_function};
 use strata_tests::state::{attached, load_balancer_arns, mutating};
@@ -22,7 +22,7 @@ fn seed(emulator: &Emulator, region: &str) -> Fixture {
     )
 }
 
-fn provision(emulator: &Emulator, region: &str, request: &CfnRequest) -> serde_json::Value {
+fn provision(emulator: &Emulator, region: &str, request: &CfnRequest) -> CfnAnswer {
     let run = run_function("provisioner", &emulator.env(region), std::slice::from_ref(&request.event));
     run.outcomes[0].response();
     request.answer(emulator)
@@ -36,15 +36,15 @@ async fn create_builds_every_resource_with_the_spec_attributes_and_answers_succe
     let request = CfnRequest::new(&emulator, &fixture, "create");
     let answer = provision(&emulator, REGION, &request);
 
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    assert_eq!(answer["PhysicalResourceId"], "strata:web:us-east-1");
-    assert_eq!(answer["Data"]["RegionalDnsName"], "us-east-1.api.example.com");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
+    assert_eq!(answer.physical_resource_id(), "strata:web:us-east-1", "{answer}");
+    assert_eq!(answer.data("RegionalDnsName"), "us-east-1.api.example.com", "{answer}");
 
     // ALB shard 0: all subnets, the security group, tags, cross-zone on, invalid headers dropped.
     let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
     let lb = &lb.load_balancers()[0];
     let lb_arn = lb.load_balancer_arn().unwrap();
-    assert_eq!(answer["Data"]["LoadBalancerArns"], lb_arn);
+    assert_eq!(answer.data("LoadBalancerArns"), lb_arn, "{answer}");
     assert_eq!(lb.scheme().unwrap().as_str(), "internet-facing");
     assert_eq!(lb.availability_zones().len(), 3);
     assert_eq!(lb.security_groups(), std::slice::from_ref(&fixture.security_group_id));
@@ -140,11 +140,12 @@ async fn create_replayed_with_the_same_request_changes_nothing() {
     let fixture = seed(&emulator, REGION);
     let aws = emulator.clients(REGION).await;
     let request = CfnRequest::new(&emulator, &fixture, "create");
-    assert_eq!(provision(&emulator, REGION, &request)["Status"], "SUCCESS");
+    let first = provision(&emulator, REGION, &request);
+    assert_eq!(first.status(), CfnStatus::Success, "{first}");
     let before = load_balancer_arns(&aws).await;
     let calls_before = emulator.calls().len();
     let answer = provision(&emulator, REGION, &request);
-    assert_eq!(answer["Status"], "SUCCESS");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     assert_eq!(load_balancer_arns(&aws).await, before, "a retried Create finds, not duplicates");
     let changes = mutating(&emulator.calls()[calls_before..]);
     assert!(changes.is_empty(), "re-running after success is a no-op: {changes:?}");
@@ -158,7 +159,8 @@ async fn an_update_with_unchanged_properties_makes_no_mutating_call_at_three_sha
     let aws = emulator.clients(REGION).await;
     let mut create = CfnRequest::new(&emulator, &fixture, "create");
     create.properties()["Limits"] = json!({"MinShards": "3", "MaxShards": "5"});
-    assert_eq!(provision(&emulator, REGION, &create)["Status"], "SUCCESS");
+    let created = provision(&emulator, REGION, &create);
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     assert_eq!(load_balancer_arns(&aws).await.len(), 3);
 
     // What CloudFormation sends when a stack update leaves the resource's properties as they were.
@@ -167,7 +169,7 @@ async fn an_update_with_unchanged_properties_makes_no_mutating_call_at_three_sha
     update.event["OldResourceProperties"] = create.event["ResourceProperties"].clone();
     let calls_before = emulator.calls().len();
     let answer = provision(&emulator, REGION, &update);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let changes = mutating(&emulator.calls()[calls_before..]);
     assert!(changes.is_empty(), "an Update that changes nothing writes nothing: {changes:?}");
 }
@@ -177,11 +179,12 @@ async fn update_of_mutable_fields_changes_them_in_place() {
     let emulator = Emulator::start();
     let fixture = seed(&emulator, REGION);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let before = load_balancer_arns(&aws).await;
 
     let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "update"));
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     assert_eq!(load_balancer_arns(&aws).await, before, "updated in place, not replaced");
     let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
     let tg = &tg.target_groups()[0];
@@ -205,13 +208,14 @@ async fn update_of_a_field_aws_cannot_change_in_place_is_refused_and_changes_not
     let emulator = Emulator::start();
     let fixture = seed(&emulator, REGION);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let before = load_balancer_arns(&aws).await;
     let mut update = CfnRequest::new(&emulator, &fixture, "update");
     update.properties()["Scheme"] = json!("internal");
     let answer = provision(&emulator, REGION, &update);
-    assert_eq!(answer["Status"], "FAILED");
-    let reason = answer["Reason"].as_str().unwrap();
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+    let reason = answer.reason();
     assert!(reason.contains("Scheme") && reason.contains("new FleetName"), "{reason}");
     assert_eq!(load_balancer_arns(&aws).await, before);
     let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
@@ -223,13 +227,14 @@ async fn delete_after_create_leaves_nothing_of_strata_and_every_foreign_resource
     let emulator = Emulator::start();
     let fixture = seed(&emulator, REGION);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let foreign_lb = foreign_load_balancer(&aws, &fixture, "web-s5").await;
     let foreign = weighted_alias("us-east-1.api.example.com", "blue", "blue.example.net", "Z2P70J7EXAMPLE", 10);
     upsert(&aws, &fixture.hosted_zone_id, foreign).await;
 
     let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "delete"));
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     assert_eq!(load_balancer_arns(&aws).await, [foreign_lb], "only the foreign ALB remains");
     assert!(aws.elbv2.describe_target_groups().send().await.unwrap().target_groups().is_empty());
     let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
@@ -245,8 +250,8 @@ async fn delete_of_a_never_created_fleet_answers_success() {
     let emulator = Emulator::start();
     let fixture = seed(&emulator, REGION);
     let answer = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "delete"));
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    assert_eq!(answer["PhysicalResourceId"], "strata:web:us-east-1");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
+    assert_eq!(answer.physical_resource_id(), "strata:web:us-east-1", "{answer}");
 }
 
 #[tokio::test]
@@ -258,8 +263,8 @@ async fn a_bad_spec_answers_failed_naming_each_field_and_creates_nothing() {
     request.properties()["ShardingMode"] = json!("striped");
     let before = emulator.calls().len();
     let answer = provision(&emulator, REGION, &request);
-    assert_eq!(answer["Status"], "FAILED");
-    let reason = answer["Reason"].as_str().unwrap();
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+    let reason = answer.reason();
     assert!(reason.contains("DeregistrationDelaySeconds") && reason.contains("ShardingMode"), "{reason}");
     let calls: Vec<String> = emulator.calls()[before..].iter().filter(|c| !c.starts_with("s3:")).cloned().collect();
     assert!(calls.is_empty(), "a bad spec makes no AWS call: {calls:?}");
@@ -274,7 +279,7 @@ async fn a_fault_in_the_middle_of_create_answers_failed_and_leaves_nothing_behin
     // The ALB and TG are made before the HTTPS listener, which then fails on the unknown certificate.
     request.properties()["CertificateArn"] = json!("arn:aws:acm:us-east-1:123456789012:certificate/does-not-exist");
     let answer = provision(&emulator, REGION, &request);
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
     assert!(
         emulator.calls().iter().any(|c| c == "elasticloadbalancing:CreateLoadBalancer"),
         "the fault came mid-create"
@@ -295,8 +300,8 @@ async fn a_deadline_too_short_to_finish_still_gets_a_failed_answer() {
     let run = run_function("provisioner", &env, std::slice::from_ref(&request.event));
     run.outcomes[0].response();
     let answer = request.answer(&emulator);
-    assert_eq!(answer["Status"], "FAILED");
-    assert!(answer["Reason"].as_str().unwrap().contains("timed out"), "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+    assert!(answer.reason().contains("timed out"), "{answer}");
 }
 
 #[test]
@@ -310,8 +315,8 @@ fn a_panic_in_the_handler_of_the_release_binary_still_answers_failed() {
     let before = emulator.calls().len();
     let run = run_binary(&binary, "provisioner", &env, std::slice::from_ref(&request.event), Duration::from_secs(60));
     let answer = request.answer(&emulator);
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
-    let reason = answer["Reason"].as_str().unwrap();
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+    let reason = answer.reason();
     assert!(reason.contains("panic") && reason.contains("STRATA_TEST_PANIC"), "{reason}");
     let report: ProvisionerReport = serde_json::from_value(run.outcomes[0].response().clone()).unwrap();
     assert_eq!(report.status, AnswerStatus::Failed, "the invocation ends normally after answering");
@@ -324,10 +329,12 @@ async fn two_regions_keep_their_own_latency_records_and_weighted_sets() {
     let emulator = Emulator::start();
     let east = seed(&emulator, "us-east-1");
     let west = seed(&emulator, "eu-west-1");
-    assert_eq!(provision(&emulator, "us-east-1", &CfnRequest::new(&emulator, &east, "create"))["Status"], "SUCCESS");
+    let created = provision(&emulator, "us-east-1", &CfnRequest::new(&emulator, &east, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let mut west_create = CfnRequest::new(&emulator, &west, "create");
     west_create.properties()["HostedZoneId"] = json!(east.hosted_zone_id.clone());
-    assert_eq!(provision(&emulator, "eu-west-1", &west_create)["Status"], "SUCCESS");
+    let west_created = provision(&emulator, "eu-west-1", &west_create);
+    assert_eq!(west_created.status(), CfnStatus::Success, "{west_created}");
 
     let aws = emulator.clients("us-east-1").await;
     let ids = |records: aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput| {
@@ -344,7 +351,8 @@ async fn two_regions_keep_their_own_latency_records_and_weighted_sets() {
 
     let mut west_delete = CfnRequest::new(&emulator, &west, "delete");
     west_delete.properties()["HostedZoneId"] = json!(east.hosted_zone_id.clone());
-    assert_eq!(provision(&emulator, "eu-west-1", &west_delete)["Status"], "SUCCESS");
+    let west_deleted = provision(&emulator, "eu-west-1", &west_delete);
+    assert_eq!(west_deleted.status(), CfnStatus::Success, "{west_deleted}");
     let left = ids(aws.route53.list_resource_record_sets().hosted_zone_id(&east.hosted_zone_id).send().await.unwrap());
     assert_eq!(left, ["strata:web:us-east-1", "strata:web:us-east-1:s0"], "the other region is intact");
     assert_eq!(load_balancer_arns(&aws).await.len(), 1, "us-east-1's shard remains");
@@ -355,7 +363,8 @@ async fn a_field_aws_cannot_change_in_place_is_replaced_through_a_new_fleet_name
     let emulator = Emulator::start();
     let fixture = seed(&emulator, REGION);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = provision(&emulator, REGION, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
 
     // The documented way: the Update names a new fleet with the new Scheme; CloudFormation sees a new
     // PhysicalResourceId and then sends Delete for the old one.
@@ -363,8 +372,8 @@ async fn a_field_aws_cannot_change_in_place_is_replaced_through_a_new_fleet_name
     update.properties()["FleetName"] = json!("web2");
     update.properties()["Scheme"] = json!("internal");
     let answer = provision(&emulator, REGION, &update);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    assert_eq!(answer["PhysicalResourceId"], "strata:web2:us-east-1");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
+    assert_eq!(answer.physical_resource_id(), "strata:web2:us-east-1", "{answer}");
     let new = aws.elbv2.describe_load_balancers().names("web2-s0").send().await.unwrap();
     assert_eq!(
         new.load_balancers()[0].scheme().unwrap().as_str(),
@@ -373,7 +382,8 @@ async fn a_field_aws_cannot_change_in_place_is_replaced_through_a_new_fleet_name
     );
 
     let delete_old = CfnRequest::new(&emulator, &fixture, "delete");
-    assert_eq!(provision(&emulator, REGION, &delete_old)["Status"], "SUCCESS");
+    let old_deleted = provision(&emulator, REGION, &delete_old);
+    assert_eq!(old_deleted.status(), CfnStatus::Success, "{old_deleted}");
     let names: Vec<String> = aws
         .elbv2
         .describe_load_balancers()
@@ -402,8 +412,8 @@ async fn a_create_against_a_missing_hosted_zone_answers_a_readable_reason() {
     emulator.configure_iam(json!({"parameters": {"HostedZoneId": "Z0123456789ABC"}}));
     let before = emulator.calls().len();
     let answer = provision(&emulator, REGION, &request);
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
-    let reason = answer["Reason"].as_str().unwrap();
+    assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+    let reason = answer.reason();
     // What an operator reads in the console: the zone, AWS's code, the call; no Debug dump of the SDK error.
     assert!(reason.contains("NoSuchHostedZone") && reason.contains("Z0123456789ABC"), "{reason}");
     let made: Vec<String> = emulator.calls()[before..].iter().filter(|c| c.contains(":Create")).cloned().collect();
@@ -423,7 +433,7 @@ async fn a_dualstack_shard_has_a_and_aaaa_aliases_to_the_albs_own_dns_name() {
     let mut request = CfnRequest::new(&emulator, &fixture, "create");
     request.properties()["IpAddressType"] = json!("dualstack");
     let answer = provision(&emulator, REGION, &request);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
 
     let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.unwrap();
     let lb = &lb.load_balancers()[0];
@@ -467,7 +477,7 @@ async fn a_five_second_health_check_interval_gets_a_timeout_aws_accepts_on_creat
     let mut create = CfnRequest::new(&emulator, &fixture, "create");
     create.properties()["HealthCheckIntervalSeconds"] = json!("5");
     let answer = provision(&emulator, REGION, &create);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
     let tg = &tg.target_groups()[0];
     assert_eq!((tg.health_check_interval_seconds(), tg.health_check_timeout_seconds()), (Some(5), Some(4)));
@@ -475,12 +485,13 @@ async fn a_five_second_health_check_interval_gets_a_timeout_aws_accepts_on_creat
     let mut update = CfnRequest::new(&emulator, &fixture, "update");
     update.properties()["HealthCheckIntervalSeconds"] = json!(30);
     update.event["OldResourceProperties"]["HealthCheckIntervalSeconds"] = json!("5");
-    assert_eq!(provision(&emulator, REGION, &update)["Status"], "SUCCESS");
+    let updated = provision(&emulator, REGION, &update);
+    assert_eq!(updated.status(), CfnStatus::Success, "{updated}");
     let mut back = CfnRequest::new(&emulator, &fixture, "update");
     back.properties()["HealthCheckIntervalSeconds"] = json!(5);
     back.event["OldResourceProperties"]["HealthCheckIntervalSeconds"] = json!(30);
     let answer = provision(&emulator, REGION, &back);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let tg = aws.elbv2.describe_target_groups().names("web-s0-tg").send().await.unwrap();
     let tg = &tg.target_groups()[0];
     assert_eq!((tg.health_check_interval_seconds(), tg.health_check_timeout_seconds()), (Some(5), Some(4)));

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use strata_tests::custom_resource::CfnRequest;
+use strata_tests::custom_resource::{CfnAnswer, CfnRequest, CfnStatus};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::load_balancer_arns;
 use strata_tests::{Emulator, Fixture};
@@ -21,7 +21,7 @@ fn run(emulator: &Emulator, request: &CfnRequest) -> Outcome {
 }
 
 /// Runs the request and returns CloudFormation's view of the answer.
-fn answer(emulator: &Emulator, request: &CfnRequest) -> Value {
+fn answer(emulator: &Emulator, request: &CfnRequest) -> CfnAnswer {
     run(emulator, request).response();
     request.answer(emulator)
 }
@@ -36,7 +36,8 @@ async fn a_stack_of_another_account_is_refused_and_its_delete_touches_nothing_wi
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let fleet = load_balancer_arns(&aws).await;
 
     let before = emulator.calls().len();
@@ -45,9 +46,9 @@ async fn a_stack_of_another_account_is_refused_and_its_delete_touches_nothing_wi
         request.event["StackId"] = json!("arn:aws:cloudformation:us-east-1:999999999999:stack/strata-web/5b1c3d40");
         let answer = answer(&emulator, &request);
         // Its Delete (a rollback's too) succeeds: that account never created anything here.
-        let expected = if name == "delete" { "SUCCESS" } else { "FAILED" };
-        assert_eq!(answer["Status"], expected, "{name}: {answer}");
-        assert!(answer["Reason"].as_str().unwrap().contains("account 999999999999"), "{answer}");
+        let expected = if name == "delete" { CfnStatus::Success } else { CfnStatus::Failed };
+        assert_eq!(answer.status(), expected, "{name}: {answer}");
+        assert!(answer.reason().contains("account 999999999999"), "{answer}");
     }
     assert_eq!(aws_calls_since(&emulator, before), Vec::<String>::new(), "no AWS call for another account");
     assert_eq!(load_balancer_arns(&aws).await, fleet, "the fleet is whole");
@@ -64,8 +65,8 @@ async fn names_aws_would_refuse_are_refused_before_any_aws_call() {
     huge_fleet.properties()["FleetName"] = json!("w".repeat(1 << 20));
     for (request, field) in [(&long_asg, "AutoScalingGroupNames[1]"), (&huge_fleet, "FleetName")] {
         let answer = answer(&emulator, request);
-        assert_eq!(answer["Status"], "FAILED", "{answer}");
-        assert!(answer["Reason"].as_str().unwrap().contains(field), "{answer}");
+        assert_eq!(answer.status(), CfnStatus::Failed, "{answer}");
+        assert!(answer.reason().contains(field), "{answer}");
     }
     assert_eq!(aws_calls_since(&emulator, before), Vec::<String>::new());
 }
@@ -93,7 +94,8 @@ async fn the_rollback_delete_of_a_create_that_failed_on_its_properties_succeeds_
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
     // Another stack's fleet of the same name exists: the rollback must not find it.
-    assert_eq!(answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let fleet = load_balancer_arns(&aws).await;
 
     // (case, property, its bad value: none for a missing one)
@@ -110,16 +112,16 @@ async fn the_rollback_delete_of_a_create_that_failed_on_its_properties_succeeds_
         let mut create = CfnRequest::new(&emulator, &fixture, "create");
         break_properties(create.properties());
         let failed = answer(&emulator, &create);
-        assert_eq!(failed["Status"], "FAILED", "{case}: {failed}");
-        let physical_id = failed["PhysicalResourceId"].as_str().unwrap();
+        assert_eq!(failed.status(), CfnStatus::Failed, "{case}: {failed}");
+        let physical_id = failed.physical_resource_id();
         assert!(!physical_id.starts_with("strata:web:"), "{case}: a failed Create names no fleet: {physical_id}");
 
         let mut delete = CfnRequest::new(&emulator, &fixture, "delete");
         delete.event["PhysicalResourceId"] = json!(physical_id);
         break_properties(delete.properties());
         let rollback = answer(&emulator, &delete);
-        assert_eq!(rollback["Status"], "SUCCESS", "{case}: {rollback}");
-        assert_eq!(rollback["PhysicalResourceId"], physical_id);
+        assert_eq!(rollback.status(), CfnStatus::Success, "{case}: {rollback}");
+        assert_eq!(rollback.physical_resource_id(), physical_id, "{case}: {rollback}");
         assert_eq!(aws_calls_since(&emulator, before), Vec::<String>::new(), "{case}: nothing was made or touched");
     }
     assert_eq!(load_balancer_arns(&aws).await, fleet);
@@ -130,11 +132,12 @@ async fn a_delete_without_zone_properties_finds_the_zone_on_the_fleet_and_remove
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let mut delete = CfnRequest::new(&emulator, &fixture, "delete");
     delete.properties().as_object_mut().unwrap().remove("HostedZoneId");
     let answer = answer(&emulator, &delete);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     assert!(load_balancer_arns(&aws).await.is_empty());
     let records = aws.route53.list_resource_record_sets().hosted_zone_id(&fixture.hosted_zone_id).send().await.unwrap();
     assert!(records.resource_record_sets().iter().all(|r| r.set_identifier().is_none()), "the records are gone too");
@@ -145,7 +148,8 @@ async fn a_deleted_hosted_zone_does_not_make_the_fleet_undeletable() {
     let emulator = Emulator::start();
     let fixture = seed(&emulator);
     let aws = emulator.clients(REGION).await;
-    assert_eq!(answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"))["Status"], "SUCCESS");
+    let created = answer(&emulator, &CfnRequest::new(&emulator, &fixture, "create"));
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     // Someone empties and deletes the zone (Route 53 deletes only a zone with nothing but its NS and SOA).
     let zone = &fixture.hosted_zone_id;
     let records = aws.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
@@ -168,7 +172,7 @@ async fn a_deleted_hosted_zone_does_not_make_the_fleet_undeletable() {
     let delete = CfnRequest::new(&emulator, &fixture, "delete");
     let run = run_function("provisioner", &emulator.env(REGION), std::slice::from_ref(&delete.event));
     let answer = delete.answer(&emulator);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     assert!(run.logs.contains("NoSuchHostedZone"), "the reason is logged: {}", run.logs);
     assert!(load_balancer_arns(&aws).await.is_empty(), "the rest of the fleet is deleted");
     assert!(aws.elbv2.describe_target_groups().send().await.unwrap().target_groups().is_empty());
@@ -185,7 +189,7 @@ async fn a_fleet_whose_answer_exceeds_4_kib_still_answers_its_regional_dns_name(
     create.properties()["Limits"]["MinShards"] = json!("20");
     create.properties()["Limits"]["MaxShards"] = json!("20");
     let answer = answer(&emulator, &create);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let lbs = aws.elbv2.describe_load_balancers().send().await.unwrap();
     let tgs = aws.elbv2.describe_target_groups().send().await.unwrap();
     let all: Vec<&str> = lbs.load_balancers().iter().filter_map(|l| l.load_balancer_arn()).collect();
@@ -198,9 +202,10 @@ async fn a_fleet_whose_answer_exceeds_4_kib_still_answers_its_regional_dns_name(
         + tgs.target_groups().iter().map(|t| t.target_group_arn().unwrap().len() + 1).sum::<usize>();
     assert!(lists > 4096, "the untrimmed lists alone would be {lists} bytes, over the limit");
 
-    assert_eq!(answer["Data"]["RegionalDnsName"], "us-east-1.api.example.com");
-    let answered: Vec<&str> = answer["Data"]["LoadBalancerArns"].as_str().unwrap().split(',').collect();
+    assert!(answer.raw().len() <= 4096, "the answer fits CloudFormation's 4,096 bytes: {}", answer.raw().len());
+    assert_eq!(answer.data("RegionalDnsName"), "us-east-1.api.example.com", "{answer}");
+    let answered = answer.data_list("LoadBalancerArns");
     assert!(!answered.is_empty() && answered.len() < all.len(), "shortened: {} of {}", answered.len(), all.len());
     assert!(answered.iter().all(|arn| all.contains(arn)), "only real ARNs: {answered:?}");
-    assert!(answer["Data"]["TargetGroupArns"].as_str().unwrap().contains("web-s0-tg"), "the first shards are kept");
+    assert!(answer.data("TargetGroupArns").contains("web-s0-tg"), "the first shards are kept: {answer}");
 }

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use strata_tests::custom_resource::{CfnAnswer, CfnStatus};
 use strata_tests::workspace_root;
 
 const SECTION: &str = "## Run the functions locally against the emulator";
@@ -83,17 +83,15 @@ fn the_readme_local_run_creates_shows_and_deletes_a_fleet() {
     let status = status.unwrap_or_else(|| panic!("the README block did not finish in 15 minutes:\n{output}"));
     assert!(status.success(), "the README block failed ({status}):\n{output}");
 
-    let answers: Vec<Value> = output
-        .lines()
-        .filter_map(|l| l.strip_prefix("CloudFormation received: "))
-        .map(|body| serde_json::from_str(body).expect("a JSON answer"))
-        .collect();
-    let statuses: Vec<(&str, &str)> = answers
-        .iter()
-        .map(|a| (a["Status"].as_str().unwrap_or(""), a["PhysicalResourceId"].as_str().unwrap_or("")))
-        .collect();
-    assert_eq!(statuses, [("SUCCESS", "strata:web:us-east-1"); 3], "Create, Update, Delete answered:\n{output}");
-    assert_eq!(answers[0]["Data"]["RegionalDnsName"], "us-east-1.api.example.com", "{output}");
+    let answers: Vec<CfnAnswer> =
+        output.lines().filter_map(|l| l.strip_prefix("CloudFormation received: ")).map(CfnAnswer::from_body).collect();
+    let statuses: Vec<(CfnStatus, &str)> = answers.iter().map(|a| (a.status(), a.physical_resource_id())).collect();
+    assert_eq!(
+        statuses,
+        vec![(CfnStatus::Success, "strata:web:us-east-1"); 3],
+        "Create, Update, Delete answered:\n{output}"
+    );
+    assert_eq!(answers[0].data("RegionalDnsName"), "us-east-1.api.example.com", "{output}");
 
     let tables = status_tables(&output);
     assert_eq!(tables.len(), 3, "three `strata status` tables:\n{output}");

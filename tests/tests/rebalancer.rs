@@ -4,7 +4,7 @@
 use serde_json::json;
 use strata_core::aws::AwsClients;
 use strata_core::rebalance::RebalanceReport;
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnStatus, provision};
 use strata_tests::fixtures::{upsert, weighted_alias};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::weights;
@@ -19,7 +19,7 @@ async fn two_shard_fleet(emulator: &Emulator) -> (Fixture, AwsClients) {
         p["ShardingMode"] = json!("partition");
         p["Limits"]["MinShards"] = json!("2");
     });
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     (fixture.clone(), emulator.clients(REGION).await)
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_core::register::{AttachmentChangeView, RegistrarReport};
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnStatus, provision};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::attached;
 use strata_tests::{Emulator, Fixture, event};
@@ -23,7 +23,7 @@ async fn fleet(emulator: &Emulator, mode: &str) -> (Fixture, AwsClients) {
         p["Limits"]["MinShards"] = json!("2");
         p["Limits"]["TargetsPerShard"] = json!("4");
     });
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     (fixture, emulator.clients(REGION).await)
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
 use strata_core::plan::scale::{ScaleNote, ScalePlan, ScaleStep};
 use strata_core::scale::ScaleReport;
-use strata_tests::custom_resource::provision;
+use strata_tests::custom_resource::{CfnStatus, provision};
 use strata_tests::runtime::{Outcome, run_function};
 use strata_tests::state::{alarm_names, attached, load_balancer_names, weights};
 use strata_tests::{Emulator, Fixture, event, s};
@@ -15,7 +15,7 @@ const REGION: &str = "us-east-1";
 async fn one_shard_fleet(emulator: &Emulator, customize: impl FnOnce(&mut Value)) -> (Fixture, AwsClients) {
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     let answer = provision(emulator, &fixture, "create", customize);
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     (fixture, emulator.clients(REGION).await)
 }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use strata_tests::custom_resource::{CfnRequest, provision};
+use strata_tests::custom_resource::{CfnRequest, CfnStatus, provision};
 use strata_tests::emulator::python;
 use strata_tests::runtime::{Run, run_binary, run_command};
 use strata_tests::{Emulator, Fixture, event, target_dir, workspace_root};
@@ -116,7 +116,7 @@ fn like_for_like() {
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
     let answer =
         provision(&emulator, &fixture, "create", |p| p["Limits"] = json!({"MinShards": "2", "MaxShards": "4"}));
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let env = emulator.env(REGION);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let aws = runtime.block_on(emulator.clients(REGION));
@@ -235,7 +235,7 @@ fn call_count_table() {
             p["Limits"]["MaxShards"] = json!("45");
             properties = p.clone();
         });
-        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
         // A stack update that leaves the fleet's properties as they were.
         let mut unchanged = CfnRequest::new(&emulator, &fixture, "update").event;
         unchanged["ResourceProperties"] = properties.clone();
@@ -285,7 +285,8 @@ fn critical_path() {
     println!("## Scale-out critical path (alarm -> the new shard's weighted record)\n");
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    let created = provision(&emulator, &fixture, "create", |_| {});
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     // Every call answered after 0.3 s, so that calls made side by side overlap visibly and the waves are the
     // sequential round trips (the emulator otherwise answers in about a millisecond).
     emulator.set_faults_kinds(1.0, 1, &["slow"]);
@@ -332,7 +333,8 @@ fn main() {
     }
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    assert_eq!(provision(&emulator, &fixture, "create", |_| {})["Status"], "SUCCESS");
+    let created = provision(&emulator, &fixture, "create", |_| {});
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
     cold_start_table(&emulator, &fixture);
     drop(emulator);
     call_count_table();
@@ -356,7 +358,7 @@ fn day() {
         strata_tests::day::fleet_properties(p);
         properties = p.clone();
     });
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer.status(), CfnStatus::Success, "{answer}");
     let spec = strata_core::spec::FleetSpec::from_properties(&properties).expect("the day's fleet");
     let policy = strata_core::policy::FleetPolicy::from_spec(&spec);
     let predicted = strata_core::simulate::simulate(&spec.fleet, &policy, &traffic, &strata_tests::day::settings());

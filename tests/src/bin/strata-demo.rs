@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use aws_smithy_types::DateTime;
 use serde_json::{Value, json};
 use strata_core::aws::AwsClients;
-use strata_tests::custom_resource::CfnRequest;
+use strata_tests::custom_resource::{CfnAnswer, CfnRequest, CfnStatus};
 use strata_tests::fixtures::{foreign_load_balancer, upsert, weighted_alias};
 use strata_tests::runtime::{binary, run_function};
 use strata_tests::{Emulator, Fixture, event};
@@ -55,12 +55,13 @@ impl Demo {
         answer
     }
 
-    fn cloudformation(&self, fixture: &Fixture, request: &str, customize: impl FnOnce(&mut Value)) -> Value {
+    fn cloudformation(&self, fixture: &Fixture, request: &str, customize: impl FnOnce(&mut Value)) -> CfnAnswer {
         let mut cfn = CfnRequest::new(&self.emulator, fixture, request);
         customize(cfn.properties());
         self.invoke("provisioner", &fixture.region, &[], cfn.event.clone());
         let answer = cfn.answer(&self.emulator);
-        println!("   CloudFormation received: {} {}", answer["Status"], answer["PhysicalResourceId"]);
+        let reason = if answer.reason().is_empty() { String::new() } else { format!(": {}", answer.reason()) };
+        println!("   CloudFormation received: {:?} {}{reason}", answer.status(), answer.physical_resource_id());
         answer
     }
 }
@@ -159,7 +160,7 @@ async fn main() -> ExitCode {
             demo_spec(p);
             p["HostedZoneId"] = json!(zone.clone());
         });
-        demo.expect(answer["Status"] == "SUCCESS", &format!("{} answered SUCCESS", fixture.region));
+        demo.expect(answer.status() == CfnStatus::Success, &format!("{} answered SUCCESS", fixture.region));
     }
     demo.status();
     let all = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.unwrap();
@@ -219,7 +220,7 @@ async fn main() -> ExitCode {
             demo_spec(p);
             p["HostedZoneId"] = json!(zone.clone());
         });
-        demo.expect(answer["Status"] == "SUCCESS", &format!("{} answered SUCCESS", fixture.region));
+        demo.expect(answer.status() == CfnStatus::Success, &format!("{} answered SUCCESS", fixture.region));
     }
     demo.status();
     let left = aws.elbv2.describe_load_balancers().send().await.unwrap();
