@@ -65,7 +65,7 @@ pub async fn converge(
     let conflicts = replacement_conflicts(spec, &before);
     if !conflicts.is_empty() {
         return Err(StrataError::Refused(format!(
-            "AWS cannot change these in place: {}. Give the fleet a new FleetName to replace it (CloudFormation then deletes the old one)",
+            "AWS cannot change these in place (give the fleet a new FleetName to replace it; CloudFormation then deletes the old one): {}",
             conflicts.join("; ")
         )));
     }

@@ -21,7 +21,7 @@ use strata_core::provision::{converge, teardown};
 use strata_core::settings::Settings;
 use strata_core::spec::FleetSpec;
 use strata_core::{Result, StrataError};
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span};
 
 /// Deployment-wide settings, from the environment.
 #[derive(Debug, Clone)]
@@ -33,8 +33,8 @@ pub struct Config {
     pub endpoint: Option<String>,
     /// `STRATA_ANSWER_MARGIN_MS`: answer FAILED this long before the Lambda deadline (default 10 s).
     pub answer_margin: Duration,
-    /// `STRATA_TEST_PANIC=1`, a test hook only: the handler panics after the request was validated, so that
-    /// a test can show the deployed (release) binary still answers CloudFormation.
+    /// `STRATA_TEST_PANIC=1`, a test hook only: the handler panics once the request decoded into a command that
+    /// acts on AWS, so that a test can show the deployed (release) binary still answers CloudFormation.
     pub test_panic: bool,
 }
 
@@ -89,26 +89,23 @@ pub async fn handle(aws: &AwsClients, config: &Config, event: LambdaEvent<Value>
         physical_resource_id: timeout_physical_id(&request, &aws.region, fleet_taken.load(Ordering::SeqCst)),
         ..failed(&request, &aws.region, reason)
     };
-    let command = command_of(&request, &aws.region, &event.context.invoked_function_arn);
-    let response = match command {
-        FleetCommand::Answer(response) => {
-            warn!(reason = %response.reason, "answered without any AWS call");
-            response
+    let function_arn = event.context.invoked_function_arn.as_str();
+    // Decoding (the spec parser included) runs inside the guard too: a panic anywhere still gets an answer.
+    let work = async {
+        let command = command_of(&request, &aws.region, function_arn);
+        act(aws, config, &request, command, &fleet_taken).await
+    };
+    let span =
+        info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);
+    let work = AssertUnwindSafe(Box::pin(work).instrument(span)).catch_unwind();
+    let response = match tokio::time::timeout(budget, work).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(panic)) => {
+            let reason = format!("the provisioner failed unexpectedly (panic: {})", panic_message(&*panic));
+            error!(reason, "handler panicked");
+            cut_short(reason)
         }
-        command => {
-            let span = info_span!("custom_resource", request_type = ?request.request_type, logical_id = %request.logical_resource_id);
-            let work = AssertUnwindSafe(Box::pin(act(aws, config, &request, command, &fleet_taken)).instrument(span))
-                .catch_unwind();
-            match tokio::time::timeout(budget, work).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(panic)) => {
-                    let reason = format!("the provisioner failed unexpectedly (panic: {})", panic_message(&*panic));
-                    error!(reason, "handler panicked");
-                    cut_short(reason)
-                }
-                Err(_) => cut_short(format!("timed out after {budget:?}, before the Lambda deadline")),
-            }
-        }
+        Err(_) => cut_short(format!("timed out after {budget:?}, before the Lambda deadline")),
     };
     let response = if response.success {
         response
@@ -139,11 +136,14 @@ async fn act(
     command: FleetCommand,
     fleet_taken: &AtomicBool,
 ) -> CustomResourceResponse {
-    if config.test_panic {
+    if config.test_panic && !matches!(command, FleetCommand::Answer(_)) {
         panic!("STRATA_TEST_PANIC=1: the test hook's panic");
     }
     match command {
-        FleetCommand::Answer(response) => response,
+        FleetCommand::Answer(response) => {
+            info!(success = response.success, reason = %response.reason, "answered without any AWS call");
+            response
+        }
         FleetCommand::Converge { spec, owner, may_claim, roll_back_on_failure, physical_resource_id } => {
             let scaler_arn = config.scaler_arn.as_deref();
             match Box::pin(converge(aws, &spec, &owner, may_claim, scaler_arn, fleet_taken)).await {

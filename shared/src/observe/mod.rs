@@ -10,15 +10,13 @@ use details::{details_of, early_details};
 
 use crate::aws::{AwsClients, autoscaling, cloudwatch, elbv2, route53};
 use crate::error::{Result, StrataError};
-use crate::model::{LoadBalancer, ObservedFleet, Shard, Tags, TargetGroup};
+use crate::model::{DnsLocation, LoadBalancer, ObservedFleet, Shard, Tags, TargetGroup};
 use crate::names::{
     FleetName, MANAGED_BY, Owner, ShardIndex, TAG_DELETING, TAG_FLEET, TAG_MANAGED_BY, TAG_SHARD, may_act_on,
     parse_load_balancer_name, parse_target_group_name,
 };
 use crate::policy::{asgs_from_tags, dns_from_tags};
 use crate::spec::AsgSelector;
-
-pub use crate::model::DnsLocation;
 
 /// How deep to look: the rebalancer needs health, the provisioner and scaler need configuration to clone.
 #[derive(Debug, Clone, Copy, Default)]

@@ -28,42 +28,52 @@ pub fn check_owner(fleet: &FleetName, region: &str, observed: &ObservedFleet, ma
 }
 
 /// Properties declared `refused` on Update (`x-on-update` on the field) whose value differs from what an
-/// existing ALB or target group was built with: AWS cannot change them in place.
+/// existing ALB or target group was built with: AWS cannot change them in place. One entry per property.
 pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<String> {
-    let wanted = serde_json::to_value(spec).unwrap_or_default();
-    let refused = refused_properties();
-    let mut conflicts = Vec::new();
-    for (property, resource, built) in observed.shards.iter().flat_map(built_with) {
-        let Some(want) = pointer(&wanted, property).filter(|_| refused.iter().any(|r| r == property)) else {
-            continue;
-        };
-        if *want != built {
-            conflicts.push(format!("{property} ({resource} has {}, spec says {})", plain(&built), plain(want)));
+    let wanted = serde_json::to_value(spec).expect("a parsed spec serializes");
+    let mut differing: Vec<(&str, Vec<&str>, Value, &Value)> = Vec::new();
+    for property in refused_properties() {
+        let Some(want) = pointer(&wanted, property) else { continue };
+        for (_, resource, built) in observed.shards.iter().flat_map(built_with).filter(|(p, ..)| p == property) {
+            if built == *want {
+                continue;
+            }
+            match differing.iter_mut().find(|(p, _, b, _)| p == property && *b == built) {
+                Some((_, resources, ..)) => resources.push(resource),
+                None => differing.push((property.as_str(), vec![resource], built, want)),
+            }
         }
     }
-    conflicts
+    differing
+        .into_iter()
+        .map(|(property, resources, built, want)| {
+            let resources = match resources.as_slice() {
+                [one] => format!("{one} has"),
+                [first, rest @ ..] => format!("{first} and {} more have", rest.len()),
+                [] => unreachable!("an entry is made with its first resource"),
+            };
+            format!("{property} ({resources} {}, spec says {})", plain(&built), plain(want))
+        })
+        .collect()
 }
 
 /// What a shard's ALB and target group were built with, by property, as the spec writes it. Every property
 /// declared `refused` has a reading here (a test holds the two together).
 fn built_with(shard: &Shard) -> Vec<(&'static str, &str, Value)> {
+    let name = |value: Option<&str>| value.map_or(Value::Null, |v| json!(v));
     let mut out = Vec::new();
     if let Some(lb) = &shard.load_balancer {
-        out.push(("Scheme", lb.name.as_str(), aws_name(&lb.scheme)));
+        out.push(("Scheme", lb.name.as_str(), name(lb.scheme.as_ref().map(AsRef::as_ref))));
         out.push(("VpcId", lb.name.as_str(), json!(lb.vpc_id)));
     }
     if let Some(tg) = &shard.target_group {
-        out.push(("TargetType", tg.name.as_str(), aws_name(&tg.target_type)));
+        out.push(("TargetType", tg.name.as_str(), name(tg.target_type.as_ref().map(AsRef::as_ref))));
         out.push(("TargetPort", tg.name.as_str(), json!(tg.port)));
         out.push(("VpcId", tg.name.as_str(), json!(tg.vpc_id)));
     }
     // A value AWS left out: nothing to compare.
     out.retain(|(_, _, value)| !value.is_null() && value.as_str() != Some(""));
     out
-}
-
-fn aws_name<T: AsRef<str>>(value: &Option<T>) -> Value {
-    value.as_ref().map_or(Value::Null, |v| json!(v.as_ref()))
 }
 
 fn plain(value: &Value) -> String {

@@ -60,6 +60,15 @@ fn a_change_aws_cannot_make_in_place_is_named_with_the_resource() {
     assert_eq!(conflicts.len(), 2, "{conflicts:?}");
     assert!(conflicts[0].starts_with("Scheme (web-s0 has internet-facing, spec says internal)"), "{conflicts:?}");
     assert!(conflicts[1].starts_with("TargetPort (web-s0-tg has 80, spec says 8080)"), "{conflicts:?}");
+
+    let mut many = fleet((0..30).map(|i| shard(i, 8, false, None)).collect());
+    for s in &mut many.shards {
+        s.load_balancer.as_mut().unwrap().vpc_id = "vpc-old".into();
+        s.target_group.as_mut().unwrap().vpc_id = "vpc-old".into();
+    }
+    let conflicts = replacement_conflicts(&spec, &many);
+    assert_eq!(conflicts.len(), 1, "one entry per property, however many shards: {conflicts:?}");
+    assert!(conflicts[0].starts_with("VpcId (web-s0 and 59 more have vpc-old, spec says vpc-"), "{conflicts:?}");
 }
 
 #[test]
