@@ -9,7 +9,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_route53::types::RrType;
 use serde::{Serialize, Serializer};
 
-use crate::names::{FleetAlarm, FleetName, Owner, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_STATE};
+use crate::names::{
+    FleetAlarm, FleetName, Owner, POLICY_PAUSED, STATE_DRAINING, ShardIndex, TAG_DRAINING_SINCE, TAG_PAUSED, TAG_STATE,
+};
 
 pub use crate::names::{FleetHealthCheck, Tags};
 
@@ -45,9 +47,9 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
-    /// It answers on IPv6 too: its records include AAAA.
+    /// It answers on IPv6: its records include AAAA (`dualstack-without-public-ipv4` too, set by hand).
     pub fn is_dualstack(&self) -> bool {
-        self.ip_address_type == Some(IpAddressType::Dualstack)
+        matches!(self.ip_address_type, Some(IpAddressType::Dualstack | IpAddressType::DualstackWithoutPublicIpv4))
     }
 }
 
@@ -219,6 +221,25 @@ pub struct DnsLocation {
     pub domain: String,
 }
 
+/// Why a fleet's scaler, rebalancer and registrar only observe and report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Pause {
+    /// `strata pause` (the `strata:paused` tag): lifted only by `strata resume`, never by a stack Update.
+    Command { since: String },
+    /// The custom resource's `Paused` property: lifted by an Update that sets it false.
+    Property,
+}
+
+impl std::fmt::Display for Pause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Command { since } => write!(f, "paused by `strata pause` since {since}"),
+            Self::Property => f.write_str("paused by the Paused property"),
+        }
+    }
+}
+
 /// One fleet in one region, as AWS has it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservedFleet {
@@ -274,6 +295,15 @@ impl ObservedFleet {
 
     /// Fleet policy written by the provisioner on each ALB (`strata:policy:<key>`), from the lowest serving shard
     /// that has it (a draining shard is not updated by the provisioner), else the lowest shard that has it.
+    /// Whether the fleet is paused, and by which switch (`strata pause` first: it outlives an Update).
+    pub fn pause(&self) -> Option<Pause> {
+        let albs = self.shards.iter().filter_map(|s| s.load_balancer.as_ref());
+        if let Some(since) = albs.filter_map(|lb| lb.tags.get(TAG_PAUSED)).min() {
+            return Some(Pause::Command { since: since.clone() });
+        }
+        (self.policy_tags().get(POLICY_PAUSED).map(String::as_str) == Some("true")).then_some(Pause::Property)
+    }
+
     pub fn policy_tags(&self) -> Tags {
         let prefix = crate::names::TAG_POLICY_PREFIX;
         let (serving, rest): (Vec<&Shard>, Vec<&Shard>) = self.shards.iter().partition(|s| s.is_serving());

@@ -4,7 +4,7 @@
 
 use crate::model::DnsLocation;
 use crate::model::Tags;
-use crate::names::TAG_POLICY_PREFIX;
+use crate::names::{POLICY_PAUSED, TAG_POLICY_PREFIX};
 use crate::spec::{AsgSelector, FleetSpec, Limits, Rebalancing, ShardingMode};
 
 /// ELBv2 tag values hold at most 256 characters: a long ASG list spills into `asg-names.1`, `asg-names.2`, ...
@@ -19,6 +19,8 @@ pub struct FleetPolicy {
     pub rebalancing: Rebalancing,
     pub deregistration_delay_seconds: u32,
     pub scaler_function_arn: Option<String>,
+    /// The `Paused` property (a fleet written before it existed reads as not paused).
+    pub paused: bool,
 }
 
 impl FleetPolicy {
@@ -31,6 +33,7 @@ impl FleetPolicy {
             rebalancing: spec.rebalancing.clone(),
             deregistration_delay_seconds: spec.deregistration_delay_seconds,
             scaler_function_arn: spec.scaler_function_arn.clone(),
+            paused: spec.paused,
         }
     }
 
@@ -52,6 +55,7 @@ impl FleetPolicy {
             ("hysteresis-percent", b.hysteresis_percent.to_string()),
             ("initial-weight", b.initial_weight.to_string()),
             ("deregistration-delay", self.deregistration_delay_seconds.to_string()),
+            (POLICY_PAUSED, self.paused.to_string()),
         ];
         if let Some((key, value)) = &self.asgs.tag {
             tags.push(("asg-tag-key", key.clone()));
@@ -98,6 +102,7 @@ impl FleetPolicy {
             },
             deregistration_delay_seconds: num(tags, "deregistration-delay")?,
             scaler_function_arn: get("scaler-arn"),
+            paused: get(POLICY_PAUSED).as_deref() == Some("true"),
         })
     }
 }
@@ -153,5 +158,29 @@ mod tests {
         let stripped: Tags =
             tags.iter().map(|(k, v)| (k.strip_prefix(TAG_POLICY_PREFIX).unwrap().to_owned(), v.clone())).collect();
         assert_eq!(FleetPolicy::from_tags(&stripped), Some(policy));
+    }
+
+    #[test]
+    fn a_paused_fleet_says_so_and_by_which_switch() {
+        use crate::model::Pause;
+        use crate::names::TAG_PAUSED;
+        use crate::plan::scale::tests::{fleet, shard};
+
+        let mut props = crate::spec::tests::valid_properties();
+        props["Paused"] = serde_json::json!("true");
+        let paused = FleetPolicy::from_spec(&FleetSpec::from_properties(&props).unwrap());
+        assert!(paused.paused);
+        let mut observed = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, None)]);
+        assert_eq!(observed.pause(), None, "a fleet written before the property existed is not paused");
+        observed.shards[0].load_balancer.as_mut().unwrap().tags.extend(paused.to_tags());
+        assert_eq!(observed.pause(), Some(Pause::Property));
+        let lb = observed.shards[1].load_balancer.as_mut().unwrap();
+        lb.tags.insert(TAG_PAUSED.into(), "2026-12-02T05:00:00Z".into());
+        assert_eq!(observed.pause(), Some(Pause::Command { since: "2026-12-02T05:00:00Z".into() }), "outlives Updates");
+        let mut resumed = FleetPolicy::from_spec(&FleetSpec::from_properties(&props).unwrap());
+        resumed.paused = false;
+        observed.shards[0].load_balancer.as_mut().unwrap().tags.extend(resumed.to_tags());
+        observed.shards[1].load_balancer.as_mut().unwrap().tags.remove(TAG_PAUSED);
+        assert_eq!(observed.pause(), None);
     }
 }

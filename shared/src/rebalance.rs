@@ -8,7 +8,7 @@ use tracing::{info, warn};
 use crate::aws::AwsClients;
 use crate::dns::change_owned_records;
 use crate::error::{Result, StrataError};
-use crate::model::ObservedFleet;
+use crate::model::{ObservedFleet, Pause};
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::guard;
@@ -28,6 +28,9 @@ pub struct RebalanceReport {
     /// Busiest shard's requests per healthy target over the mean (1.0 = even), where load is known.
     pub imbalance: Option<f64>,
     pub dry_run: bool,
+    /// Set when the fleet is paused: then nothing was changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
 }
 
 /// The planner's view of the fleet: one entry per weighted record of this region.
@@ -84,6 +87,19 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
             records_written: 0,
             imbalance: None,
             dry_run,
+            paused: None,
+        });
+    }
+    if let Some(pause) = observed.pause() {
+        info!(fleet = %fleet, pause = %pause, "the fleet is paused: weights left alone");
+        return Ok(RebalanceReport {
+            fleet: fleet.clone(),
+            changes: Vec::new(),
+            reason: WeightReason::Paused,
+            records_written: 0,
+            imbalance: imbalance(&observed),
+            dry_run,
+            paused: Some(pause),
         });
     }
     let tags = observed.policy_tags();
@@ -137,5 +153,6 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
         records_written,
         imbalance,
         dry_run,
+        paused: None,
     })
 }

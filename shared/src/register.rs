@@ -7,7 +7,7 @@ use tracing::{info, warn};
 use crate::attach::apply_attachments;
 use crate::aws::{AwsClients, autoscaling};
 use crate::error::Result;
-use crate::model::ObservedFleet;
+use crate::model::{ObservedFleet, Pause};
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::attachments::{AttachmentChange, plan_attachments};
@@ -30,6 +30,9 @@ pub struct RegistrarReport {
     /// ASGs no shard has room for: the alb-scaler must add a shard (metric `NoTargetRoom`).
     pub no_target_room: Vec<String>,
     pub dry_run: bool,
+    /// Set when the fleet is paused: then nothing was changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +63,12 @@ fn stray_detachments(fleet: &ObservedFleet, candidates: &[crate::model::AutoScal
         .collect()
 }
 
+impl RegistrarReport {
+    fn unchanged(fleet: &FleetName, dry_run: bool, paused: Option<Pause>) -> Self {
+        Self { fleet: fleet.clone(), changes: Vec::new(), no_target_room: Vec::new(), dry_run, paused }
+    }
+}
+
 pub async fn reconcile(
     aws: &AwsClients,
     fleet: &FleetName,
@@ -70,11 +79,15 @@ pub async fn reconcile(
         observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth: Depth::default(), owner: None }).await?;
     if observed.deleting {
         info!(fleet = %fleet, "the fleet is being deleted: nothing to place");
-        return Ok(RegistrarReport { fleet: fleet.clone(), changes: Vec::new(), no_target_room: Vec::new(), dry_run });
+        return Ok(RegistrarReport::unchanged(fleet, dry_run, None));
+    }
+    if let Some(pause) = observed.pause() {
+        info!(fleet = %fleet, pause = %pause, "the fleet is paused: nothing placed");
+        return Ok(RegistrarReport::unchanged(fleet, dry_run, Some(pause)));
     }
     let Some(policy) = FleetPolicy::from_tags(&observed.policy_tags()) else {
         warn!(fleet = %fleet, "the fleet has no complete policy tags (being built?): nothing to place");
-        return Ok(RegistrarReport { fleet: fleet.clone(), changes: Vec::new(), no_target_room: Vec::new(), dry_run });
+        return Ok(RegistrarReport::unchanged(fleet, dry_run, None));
     };
     let mut plan = plan_attachments(&observed, policy.mode, policy.limits.targets_per_shard);
     let candidates = match &strays {
@@ -98,5 +111,6 @@ pub async fn reconcile(
         changes: plan.changes.iter().map(AttachmentChangeView::from).collect(),
         no_target_room: plan.unplaced,
         dry_run,
+        paused: None,
     })
 }

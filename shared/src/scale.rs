@@ -11,7 +11,7 @@ use crate::aws::AwsClients;
 use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet_alongside};
-use crate::model::ObservedFleet;
+use crate::model::{ObservedFleet, Pause};
 use crate::names::FleetName;
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::records::as_record_set;
@@ -39,6 +39,9 @@ pub struct ScaleReport {
     pub fleet: FleetName,
     pub plan: ScalePlan,
     pub dry_run: bool,
+    /// Set when the fleet is paused: then nothing was changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
 }
 
 /// The fleet with what the scaler decides on: listeners (complete or not), the configuration to clone, and target health where a drain or a
@@ -65,7 +68,12 @@ pub async fn scale(
     if observed.deleting {
         let plan = ScalePlan { steps: Vec::new(), notes: vec![ScaleNote::BeingDeleted] };
         info!(fleet = %fleet, "the fleet is being deleted: nothing to do");
-        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run, paused: None });
+    }
+    if let Some(pause) = observed.pause() {
+        info!(fleet = %fleet, pause = %pause, "the fleet is paused: nothing changed");
+        let plan = ScalePlan { steps: Vec::new(), notes: vec![ScaleNote::Paused] };
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run, paused: Some(pause) });
     }
     let Some(policy) = FleetPolicy::from_tags(&observed.policy_tags()) else {
         return Err(StrataError::Config(format!(
@@ -92,7 +100,7 @@ pub async fn scale(
     }
     if settings.dry_run || plan.steps.is_empty() {
         metrics.emit();
-        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run });
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run, paused: None });
     }
     // A template chosen by a pass that did not expect to clone (a tidy pass finishing a half-built shard).
     // A half-built shard's own configuration too, so that finishing it changes only what differs.
@@ -157,7 +165,7 @@ pub async fn scale(
         let made = removal_of_made(built.iter().map(|(_, _, made, _)| made));
         remove(aws, fleet, &made, remover(&observed), InUse::LeaveForNextPass).await?;
         info!(fleet = %fleet, "the fleet's Delete started during this pass: nothing more written");
-        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false });
+        return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false, paused: None });
     }
     // Everything around the shards follows from them: attachments, health checks, alarms, records. New shards'
     // listeners are made side by side with them, and the records wait for both.
@@ -190,7 +198,7 @@ pub async fn scale(
     metrics.count("ShardsDrained", count(|s| matches!(s, ScaleStep::Drain { .. })));
     metrics.count("ShardsRemoved", count(|s| matches!(s, ScaleStep::Remove { .. })));
     metrics.emit();
-    Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false })
+    Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: false, paused: None })
 }
 
 /// The draining tags first (so a crash in between leaves a shard that every function treats as draining and the

@@ -24,6 +24,8 @@ pub const TAG_TRIGGER: &str = "strata:trigger";
 pub const TAG_DRAIN_TRIGGER: &str = "strata:drain-trigger";
 /// Fleet policy lives on every shard's ALB as `strata:policy:<key>` tags.
 pub const TAG_POLICY_PREFIX: &str = "strata:policy:";
+/// The policy key (after the prefix) of the `Paused` property.
+pub const POLICY_PAUSED: &str = "paused";
 /// The custom resource that owns the fleet: its stack's id and its logical id, as two tags (together they can
 /// exceed the 256 characters of one tag value).
 pub const TAG_OWNER_STACK: &str = "strata:owner-stack";
@@ -31,6 +33,9 @@ pub const TAG_OWNER_RESOURCE: &str = "strata:owner-resource";
 /// Set (to an RFC 3339 time) on a fleet's ALBs and target groups when its Delete starts: the other functions
 /// leave such a fleet alone, so that no pass in flight writes records or alarms back behind the teardown.
 pub const TAG_DELETING: &str = "strata:deleting";
+/// Set (to an RFC 3339 time) on a fleet's ALBs by `strata pause`, removed only by `strata resume`: not a policy
+/// tag, so an Update of the stack leaves it.
+pub const TAG_PAUSED: &str = "strata:paused";
 
 /// Upper bound of ELBv2 names (ALB and target group).
 const ELB_NAME_MAX: usize = 32;

@@ -75,6 +75,8 @@ pub enum ScaleNote {
     },
     NothingToDrain,
     BeingDeleted,
+    /// The fleet is paused (the `Paused` property or `strata pause`): the scaler observes and reports only.
+    Paused,
 }
 
 impl ScaleNote {
@@ -106,6 +108,7 @@ impl std::fmt::Display for ScaleNote {
             Self::NotDrained { why } => write!(f, "no shard drained: {why}"),
             Self::NothingToDrain => f.write_str("no serving shard with weight to drain"),
             Self::BeingDeleted => f.write_str("the fleet is being deleted: nothing to do"),
+            Self::Paused => f.write_str("the fleet is paused: observed and reported, nothing changed"),
         }
     }
 }

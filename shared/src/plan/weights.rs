@@ -47,6 +47,8 @@ pub enum WeightReason {
     GuardRefused,
     #[serde(rename = "the fleet is being deleted")]
     BeingDeleted,
+    #[serde(rename = "the fleet is paused")]
+    Paused,
 }
 
 impl WeightReason {
@@ -57,6 +59,7 @@ impl WeightReason {
             Self::FollowCapacity => "weights follow healthy capacity",
             Self::GuardRefused => "refused by the weight guard",
             Self::BeingDeleted => "the fleet is being deleted",
+            Self::Paused => "the fleet is paused",
         }
     }
 }

@@ -229,6 +229,15 @@ pub struct FleetSpec {
     #[garde(pattern(r"^arn:(.*:)?function:."))]
     #[schemars(extend("x-rule" = "a Lambda function ARN (`arn:…:function:…`)"))]
     pub scaler_function_arn: Option<String>,
+    /// Stops the fleet's automation: the alb-scaler, dns-rebalancer and asg-registrar observe and report only.
+    ///
+    /// For an incident or a change window: no shard is added, drained or removed, no weight changes, no ASG is
+    /// attached or detached (Route 53 health checks and EvaluateTargetHealth still steer traffic away from
+    /// unhealthy shards). Create, Update and Delete still act. `strata pause` does the same from the command line
+    /// and outlives Updates: see docs/operations.md.
+    #[serde_as(as = "cfn::Scalar")]
+    #[serde(default)]
+    pub paused: bool,
 }
 
 mod defaults;

@@ -22,6 +22,7 @@ pub(crate) fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
         rebalancing: Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 },
         deregistration_delay_seconds: 30,
         scaler_function_arn: None,
+        paused: false,
     }
 }
 
