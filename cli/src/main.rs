@@ -29,6 +29,11 @@ enum Command {
     Plan(Args),
     /// Replays a traffic series through Strata's own planners (no AWS): a summary and an SVG chart.
     Simulate(simulate::SimulateArgs),
+    /// WRITES: tags the fleet's ALBs `strata:paused`, so that its scaler, rebalancer and registrar observe and
+    /// report only, until `strata resume` (a stack Update does not lift it).
+    Pause(Args),
+    /// WRITES: removes the `strata:paused` tag of `strata pause` (a `Paused` property still holds).
+    Resume(Args),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +61,9 @@ async fn main() -> ExitCode {
     let (args, plan) = match &cli.command {
         Command::Status(args) => (args, false),
         Command::Plan(args) => (args, true),
+        Command::Pause(args) | Command::Resume(args) => {
+            return pause(args, matches!(cli.command, Command::Pause(_))).await;
+        }
         Command::Simulate(args) => {
             return match simulate::run(args) {
                 Ok(out) => {
@@ -81,6 +89,29 @@ async fn main() -> ExitCode {
             match args.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&reports).expect("reports serialize")),
                 Output::Table => print!("{}", report::render(&reports, plan)),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("strata: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn pause(args: &Args, on: bool) -> ExitCode {
+    let fleet = match FleetName::parse(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("strata: --fleet {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match strata_cli::pause::run(&fleet, &args.regions, on).await {
+        Ok(reports) => {
+            match args.output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&reports).expect("reports serialize")),
+                Output::Table => print!("{}", strata_cli::pause::render(&reports)),
             }
             ExitCode::SUCCESS
         }

@@ -6,7 +6,7 @@ use aws_config::{BehaviorVersion, Region};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::AwsClients;
 use strata_core::events::StrataAlarm;
-use strata_core::model::ObservedFleet;
+use strata_core::model::{ObservedFleet, Pause};
 use strata_core::names::FleetName;
 use strata_core::observe::{Depth, FleetQuery, observe};
 use strata_core::plan::scale::{ScalePlan, ScaleTrigger, plan_scale};
@@ -34,13 +34,16 @@ pub struct RegionReport {
     pub shards: Vec<ShardRow>,
     pub alarms_in_alarm: Vec<String>,
     pub imbalance: Option<f64>,
+    /// Paused, and by which switch: the scaler, rebalancer and registrar observe and report only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_plan: Option<WeightPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_plans: Option<Vec<(String, ScalePlan)>>,
 }
 
-async fn clients(region: Option<&str>) -> Result<AwsClients, String> {
+pub(crate) async fn clients(region: Option<&str>) -> Result<AwsClients, String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
@@ -96,6 +99,7 @@ fn region_report(observed: &ObservedFleet, with_plan: bool) -> RegionReport {
         shards,
         alarms_in_alarm,
         imbalance: imbalance(observed),
+        paused: observed.pause(),
         weight_plan,
         scale_plans,
     }
@@ -163,6 +167,9 @@ pub fn render(reports: &[RegionReport], with_plan: bool) -> String {
         out.push_str(&line(row));
     }
     for report in reports {
+        if let Some(pause) = &report.paused {
+            out.push_str(&format!("{}: {pause}: the functions observe and report only\n", report.region));
+        }
         if !report.alarms_in_alarm.is_empty() {
             out.push_str(&format!("{}: in ALARM: {}\n", report.region, report.alarms_in_alarm.join(", ")));
         }
