@@ -57,7 +57,8 @@ pub async fn run(fleet: &FleetName, regions: &[String], with_plan: bool) -> Resu
     let mut reports = Vec::new();
     for region in regions {
         let aws = clients(region).await?;
-        let depth = Depth { configuration: with_plan, target_health: true, load: true, ..Depth::default() };
+        let depth =
+            Depth { configuration: with_plan, target_health: true, load: true, quota: with_plan, ..Depth::default() };
         let observed = observe(&aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None })
             .await
             .map_err(|e| e.to_string())?;
@@ -124,7 +125,7 @@ fn plans(
             None => {}
         }
     }
-    let region_lbs = observed.region_load_balancers;
+    let region_lbs = observed.region_capacity();
     let scale = triggers
         .into_iter()
         .map(|(why, t)| (why, plan_scale(observed, &policy, t, None, now, 60, region_lbs)))

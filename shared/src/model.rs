@@ -240,6 +240,14 @@ impl std::fmt::Display for Pause {
     }
 }
 
+/// The region's application load balancers: how many there are (every team's) and how many AWS allows
+/// (DescribeAccountLimits `application-load-balancers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionAlbs {
+    pub in_use: usize,
+    pub quota: usize,
+}
+
 /// One fleet in one region, as AWS has it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservedFleet {
@@ -254,8 +262,10 @@ pub struct ObservedFleet {
     pub records: Vec<OwnedRecord>,
     pub asgs: Vec<AutoScalingGroup>,
     pub alarms: Vec<Alarm>,
-    /// Every load balancer in the region, Strata's or not (AWS's quota is 50 per region).
-    pub region_load_balancers: usize,
+    /// Every application load balancer in the region, Strata's or not (NLBs and GWLBs have quotas of their own).
+    pub region_albs: usize,
+    /// The region's quota of application load balancers, when the observation read it (`Depth::quota`).
+    pub alb_quota: Option<usize>,
     /// The custom resource the fleet belongs to, where its resources say (`None`: made before owners were written).
     pub owner: Option<Owner>,
     /// Shard indexes whose ALB or target group name is held by something Strata may not touch (another owner's
@@ -295,6 +305,12 @@ impl ObservedFleet {
 
     /// Fleet policy written by the provisioner on each ALB (`strata:policy:<key>`), from the lowest serving shard
     /// that has it (a draining shard is not updated by the provisioner), else the lowest shard that has it.
+    /// The region's ALBs against its quota: the one read, else AWS's default.
+    pub fn region_capacity(&self) -> RegionAlbs {
+        let quota = self.alb_quota.unwrap_or(usize::from(crate::spec::ALB_QUOTA_PER_REGION));
+        RegionAlbs { in_use: self.region_albs, quota }
+    }
+
     /// Whether the fleet is paused, and by which switch (`strata pause` first: it outlives an Update).
     pub fn pause(&self) -> Option<Pause> {
         let albs = self.shards.iter().filter_map(|s| s.load_balancer.as_ref());

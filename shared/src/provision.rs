@@ -208,6 +208,7 @@ const TEARDOWN_DEPTH: Depth = Depth {
     target_health: false,
     load: false,
     zone_may_be_gone: true,
+    quota: false,
 };
 
 /// A Delete observes and removes at most this many times (see `teardown`).

@@ -48,7 +48,8 @@ pub struct ScaleReport {
 /// removal is weighed (the weight guard never lets the last shard with healthy targets go).
 async fn observe_fleet(aws: &AwsClients, fleet: &FleetName, trigger: ScaleTrigger) -> Result<ObservedFleet> {
     // Listeners say which shards are complete; only a scale-out clones, and it clones the first serving shard.
-    let depth = Depth { listeners: true, template_configuration: trigger == ScaleTrigger::Out, ..Depth::default() };
+    let out = trigger == ScaleTrigger::Out;
+    let depth = Depth { listeners: true, template_configuration: out, quota: out, ..Depth::default() };
     let mut observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
     if trigger == ScaleTrigger::In || observed.shards.iter().any(|s| s.is_draining()) {
         read_target_health(aws, &mut observed).await?;
@@ -87,7 +88,7 @@ pub async fn scale(
         trigger_id,
         now,
         settings.alias_ttl_seconds,
-        observed.region_load_balancers,
+        observed.region_capacity(),
     );
     for note in &plan.notes {
         info!(fleet = %fleet, note = %note, "scaler note");

@@ -27,6 +27,7 @@ from strata_faithful import CALLS
 from strata_faults import FAULTS
 import strata_strict
 from strata_iam import PRINCIPALS
+from strata_limits import LIMITS
 
 
 class ControlEndpoints:
@@ -66,6 +67,10 @@ class ControlEndpoints:
             if request.method == "POST":
                 return json_response(PRINCIPALS.configure(request.get_json()))
             return json_response(PRINCIPALS.snapshot())
+        if path == "/_strata/limits":
+            if request.method == "POST":
+                return json_response(LIMITS.configure(request.get_json()))
+            return json_response(LIMITS.snapshot())
         if path == "/_strata/stop-instances":
             return json_response(self.stop_instances(request.get_json()))
         if path.startswith("/_strata/cloudformation"):

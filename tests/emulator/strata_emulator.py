@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 import strata_control
 import strata_defaults
+import strata_limits
 import strata_faithful
 import strata_faults
 import strata_validate
@@ -167,6 +168,7 @@ def cbor_error(status, code, message, query_error=None):
 def serve(port):
     strata_faithful.patch_moto()
     strata_defaults.patch_moto()
+    strata_limits.patch_moto()
     backend = DomainDispatcherApplication(create_backend_app)
     app = strata_control.ControlEndpoints(
         strata_faults.FaultInjector(CborFront(strata_validate.Validator(strata_faithful.FaithfulAws(backend)), CloudWatchModel()))

@@ -231,6 +231,12 @@ impl Emulator {
         self.control("transients", Some(json!({"target_group_in_use_seconds": seconds})))
     }
 
+    /// Sets ELBv2 account limits as DescribeAccountLimits answers them (see strata_limits.py; AWS's defaults
+    /// otherwise), e.g. `{"application-load-balancers": 3}`.
+    pub fn set_limits(&self, limits: Value) -> Value {
+        self.control("limits", Some(limits))
+    }
+
     /// Faults injected so far: `{"injected": {kind: count}, "calls": n, ...}`.
     pub fn faults(&self) -> Value {
         self.control("faults", None)

@@ -263,10 +263,10 @@ fn bad_specs_are_refused_by_the_schema_and_by_the_parser() {
     let mut nested_unknown = valid_properties();
     nested_unknown["Limits"] = json!({"MaxShard": "4"});
     cases.push(("an unknown nested property (a typo)", nested_unknown));
-    for max in [json!(99), json!("99")] {
+    for max in [json!(250), json!("250")] {
         let mut props = valid_properties();
         props["Limits"] = json!({"MaxShards": max});
-        cases.push(("MaxShards 99 (over the 50 ALBs of a region)", props));
+        cases.push(("MaxShards 250 (over the 200 shards a fleet may have)", props));
     }
     let mut public = valid_properties();
     public["Scheme"] = json!("public");

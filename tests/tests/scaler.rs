@@ -263,6 +263,33 @@ async fn max_shards_reached_adds_nothing_and_says_so() {
     assert!(run.logs.contains("scale-out refused"));
 }
 
+/// Issue 17, part 3: the quota is read with DescribeAccountLimits, not assumed to be 50, and only application
+/// load balancers count against it (another team's NLB does not).
+#[tokio::test]
+async fn the_alb_quota_read_from_aws_stops_scale_out_and_only_albs_count() {
+    let emulator = Emulator::start();
+    let (fixture, aws) = one_shard_fleet(&emulator, |_| {}).await;
+    emulator.set_limits(json!({"application-load-balancers": 1}));
+    let mut env = emulator.env(REGION);
+    env.push(("STRATA_LOG".into(), "info".into()));
+    let before = emulator.calls().len();
+    let run = run_function("alb-scaler", &env, &[event("alb-scaler/alarm-eventbridge.json")]);
+    let notes = plan(&run.outcomes[0]).notes;
+    assert_eq!(notes, [ScaleNote::RegionQuota { load_balancers: 1, quota: 1 }], "{notes:?}");
+    assert_eq!(load_balancer_names(&aws).await, ["web-s0"]);
+    assert!(run.logs.contains("\"ShardLimitReached\":1.0") && run.logs.contains("scale-out refused"), "{}", run.logs);
+    let writes = strata_tests::state::mutating(&emulator.calls()[before..]);
+    assert!(writes.is_empty(), "refused before any call that writes: {writes:?}");
+
+    // Another team's network load balancer: not an ALB, so it leaves room under a quota of 2.
+    let nlb = aws.elbv2.create_load_balancer().name("other-team-nlb").r#type("network".into());
+    nlb.set_subnets(Some(fixture.subnet_ids.clone())).send().await.expect("an NLB");
+    emulator.set_limits(json!({"application-load-balancers": 2}));
+    let run = run_function("alb-scaler", &env, &[event("alb-scaler/alarm-eventbridge.json")]);
+    assert!(matches!(plan(&run.outcomes[0]).steps[..], [ScaleStep::Create { .. }]), "{:?}", run.outcomes[0]);
+    assert_eq!(load_balancer_names(&aws).await, ["other-team-nlb", "web-s0", "web-s1"]);
+}
+
 #[tokio::test]
 async fn ok_and_insufficient_data_transitions_foreign_alarms_and_malformed_payloads_change_nothing() {
     let emulator = Emulator::start();

@@ -19,7 +19,12 @@ pub async fn load_balancers_named(client: &elbv2::Client, prefix: &str) -> Resul
     let mut total = 0;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("elbv2", "DescribeLoadBalancers", e))?;
-        total += page.load_balancers().len();
+        // Only ALBs count against the ALB quota (NLBs and GWLBs have their own).
+        total += page
+            .load_balancers()
+            .iter()
+            .filter(|lb| lb.r#type() == Some(&types::LoadBalancerTypeEnum::Application))
+            .count();
         out.extend(
             page.load_balancers()
                 .iter()
@@ -44,6 +49,20 @@ pub async fn target_groups_named(client: &elbv2::Client, prefix: &str) -> Result
         );
     }
     Ok(out)
+}
+
+/// The region's quota of application load balancers (DescribeAccountLimits `application-load-balancers`);
+/// `None` when AWS does not list it.
+pub async fn alb_quota(client: &elbv2::Client) -> Result<Option<usize>> {
+    let mut pages = client.describe_account_limits().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("elbv2", "DescribeAccountLimits", e))?;
+        let limit = page.limits().iter().find(|l| l.name() == Some("application-load-balancers"));
+        if let Some(max) = limit.and_then(|l| l.max()) {
+            return Ok(max.trim().parse::<f64>().ok().filter(|m| *m >= 0.0).map(|m| m as usize));
+        }
+    }
+    Ok(None)
 }
 
 /// Tags of many resources, 20 ARNs a call, the calls concurrent.

@@ -122,7 +122,8 @@ impl TryFrom<u8> for ShardIndex {
 }
 
 impl ShardIndex {
-    pub const MAX: u8 = 49;
+    /// `MaxShards` at most 200: the shard names `s0` … `s199` (`<fleet>-s199-tg` is 28 characters at most).
+    pub const MAX: u8 = 199;
 
     pub fn new(index: u8) -> Option<Self> {
         (index <= Self::MAX).then_some(Self(index))
@@ -291,7 +292,7 @@ mod tests {
             "strata-web-s1-s0-requests-high",
             "strata-web-blue-targets-full",
             "strata-web-s01-requests-high",
-            "strata-web-s50-requests-high",
+            "strata-web-s200-requests-high",
             "strata-web-s1-requests-high-copy",
         ] {
             assert_eq!(parse_alarm_name(&web, other), None, "{other} is not web's");

@@ -34,6 +34,8 @@ pub struct Depth {
     pub load: bool,
     /// A hosted zone that no longer exists reads as holding no records (a Delete must still remove the rest).
     pub zone_may_be_gone: bool,
+    /// The region's ALB quota (DescribeAccountLimits), side by side with the listings: what a scale-out needs.
+    pub quota: bool,
 }
 
 pub struct FleetQuery<'a> {
@@ -50,10 +52,11 @@ pub struct FleetQuery<'a> {
 pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<ObservedFleet> {
     let fleet = query.fleet;
     let name_prefix = format!("{fleet}-s");
-    let ((mut load_balancers, region_load_balancers), mut target_groups, alarms) = futures::try_join!(
+    let ((mut load_balancers, region_albs), mut target_groups, alarms, alb_quota) = futures::try_join!(
         elbv2::load_balancers_named(&aws.elbv2, &name_prefix),
         elbv2::target_groups_named(&aws.elbv2, &name_prefix),
         cloudwatch::fleet_alarms(&aws.cloudwatch, fleet),
+        read_quota(aws, query.depth.quota),
     )?;
     load_balancers.retain(|lb| parse_load_balancer_name(fleet, &lb.name).is_some());
     target_groups.retain(|tg| parse_target_group_name(fleet, &tg.name).is_some());
@@ -63,7 +66,7 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     let named = named_shards(fleet, &load_balancers, &target_groups);
     let early = early_details(aws, &named, query.depth);
     let rest = async {
-        let found = Found { load_balancers, target_groups, alarms, region_load_balancers };
+        let found = Found { load_balancers, target_groups, alarms, region_albs, alb_quota };
         let mut observed = owned_fleet(aws, fleet, query.owner, found).await?;
         let policy_tags = observed.policy_tags();
         let dns = query.dns.or_else(|| dns_from_tags(&policy_tags));
@@ -112,7 +115,23 @@ struct Found {
     load_balancers: Vec<LoadBalancer>,
     target_groups: Vec<TargetGroup>,
     alarms: Vec<crate::model::Alarm>,
-    region_load_balancers: usize,
+    region_albs: usize,
+    alb_quota: Option<usize>,
+}
+
+/// A quota that cannot be read (a role without DescribeAccountLimits, an outage) never stops a scale-out: the
+/// plan then assumes AWS's default, and says so in the log.
+async fn read_quota(aws: &AwsClients, wanted: bool) -> Result<Option<usize>> {
+    if !wanted {
+        return Ok(None);
+    }
+    match elbv2::alb_quota(&aws.elbv2).await {
+        Ok(quota) => Ok(quota),
+        Err(err) => {
+            tracing::warn!(error = %err, "the ALB quota could not be read: AWS's default of 50 is assumed");
+            Ok(None)
+        }
+    }
 }
 
 /// The fleet's own ALBs and TGs by their tags (DescribeTags), grouped by shard; another owner's are left out
@@ -123,7 +142,7 @@ async fn owned_fleet(
     owner: Option<&Owner>,
     found: Found,
 ) -> Result<ObservedFleet> {
-    let Found { load_balancers, target_groups, alarms, region_load_balancers } = found;
+    let Found { load_balancers, target_groups, alarms, region_albs, alb_quota } = found;
     let arns: Vec<String> =
         load_balancers.iter().map(|lb| lb.arn.clone()).chain(target_groups.iter().map(|tg| tg.arn.clone())).collect();
     let tags: BTreeMap<String, Tags> = elbv2::tags_of(&aws.elbv2, &arns).await?.into_iter().collect();
@@ -157,7 +176,8 @@ async fn owned_fleet(
         records: Vec::new(),
         asgs: Vec::new(),
         alarms,
-        region_load_balancers,
+        region_albs,
+        alb_quota,
         owner,
         taken_indexes,
         other_owners,

@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::ObservedFleet;
+use crate::model::RegionAlbs;
 use crate::names::{ShardIndex, TAG_DRAIN_TRIGGER, TAG_TRIGGER};
 use crate::plan::guard;
 use crate::policy::FleetPolicy;
-use crate::spec::ALB_QUOTA_PER_REGION;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScaleTrigger {
@@ -62,6 +62,7 @@ pub enum ScaleNote {
     },
     RegionQuota {
         load_balancers: usize,
+        quota: usize,
     },
     NoFreeIndex,
     AlreadyDrained,
@@ -97,9 +98,10 @@ impl std::fmt::Display for ScaleNote {
             Self::AlreadyAdded => f.write_str("this alarm transition already added a shard: nothing more"),
             Self::BeingBuilt => f.write_str("a shard is being built: finishing it instead of adding another"),
             Self::MaxShards { max } => write!(f, "MaxShards ({max}) reached: no new shard"),
-            Self::RegionQuota { load_balancers } => {
-                write!(f, "the region holds {load_balancers} load balancers (quota 50): no new shard")
-            }
+            Self::RegionQuota { load_balancers, quota } => write!(
+                f,
+                "the region holds {load_balancers} application load balancers, its quota (DescribeAccountLimits): no new shard (quota {quota})"
+            ),
             Self::NoFreeIndex => f.write_str("every shard index is in use"),
             Self::AlreadyDrained => f.write_str("this alarm transition already drained a shard: nothing more"),
             Self::AtMinShards { serving, floor } => {
@@ -147,8 +149,8 @@ pub fn drain_wait_seconds(policy: &FleetPolicy, alias_ttl_seconds: u32) -> i64 {
     i64::from(alias_ttl_seconds) + i64::from(policy.deregistration_delay_seconds)
 }
 
-/// `now` and `draining-since` are seconds since the epoch. `region_load_balancers` counts every ALB in the
-/// region (AWS's 50-per-region quota).
+/// `now` and `draining-since` are seconds since the epoch; `region_albs` bounds a scale-out (and the index a
+/// new shard may take).
 /// `trigger_id` identifies the alarm transition (see `AlarmTransition::transition_id`): a shard made for it
 /// carries it as the `strata:trigger` tag, so duplicate deliveries and replays add nothing more.
 #[allow(clippy::too_many_arguments)]
@@ -159,7 +161,7 @@ pub fn plan_scale(
     trigger_id: Option<&str>,
     now: i64,
     alias_ttl_seconds: u32,
-    region_load_balancers: usize,
+    region_albs: RegionAlbs,
 ) -> ScalePlan {
     let mut plan = ScalePlan { steps: Vec::new(), notes: Vec::new() };
     let tagged_with = |key: &str| {
@@ -214,10 +216,13 @@ pub fn plan_scale(
                 plan.notes.push(ScaleNote::BeingBuilt);
             } else if serving.len() >= usize::from(policy.limits.max_shards) {
                 plan.notes.push(ScaleNote::MaxShards { max: policy.limits.max_shards });
-            } else if region_load_balancers >= usize::from(ALB_QUOTA_PER_REGION) {
-                plan.notes.push(ScaleNote::RegionQuota { load_balancers: region_load_balancers });
+            } else if region_albs.in_use >= region_albs.quota {
+                plan.notes
+                    .push(ScaleNote::RegionQuota { load_balancers: region_albs.in_use, quota: region_albs.quota });
             } else {
-                let index = (0..=ShardIndex::MAX).filter_map(ShardIndex::new).find(|i| fleet.index_is_free(*i));
+                // Indexes as far as the quota reaches: a fleet never needs more names than the region has ALBs.
+                let last = region_albs.quota.saturating_sub(1).min(usize::from(ShardIndex::MAX));
+                let index = (0..=last).filter_map(|i| ShardIndex::new(i as u8)).find(|i| fleet.index_is_free(*i));
                 match index {
                     Some(index) => plan.steps.push(ScaleStep::Create { index, from }),
                     None => plan.notes.push(ScaleNote::NoFreeIndex),

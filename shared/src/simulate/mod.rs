@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::model::RegionAlbs;
 use crate::names::{FleetName, ShardIndex, requests_low_alarm};
 use crate::plan::alarms::{high_threshold, summed_low_threshold};
 use crate::plan::guard;
@@ -299,7 +300,8 @@ impl<'a> Run<'a> {
         let seen = observed(self.fleet, &self.shards, minute, targets);
         let region = self.shards.len() + self.settings.other_load_balancers;
         let ttl = self.settings.alias_ttl_seconds;
-        let plan = plan_scale(&seen, self.policy, trigger, id, now, ttl, region);
+        let albs = RegionAlbs { in_use: region, quota: usize::from(crate::spec::ALB_QUOTA_PER_REGION) };
+        let plan = plan_scale(&seen, self.policy, trigger, id, now, ttl, albs);
         if trigger != ScaleTrigger::Tidy {
             for note in plan.notes {
                 self.event(minute, Event::ScalerNote { note: note.to_string() });

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_with::serde_as;
 
-use super::{ALB_QUOTA_PER_REGION, DEFAULT_SSL_POLICY, cfn};
+use super::{ALB_QUOTA_PER_REGION, DEFAULT_SSL_POLICY, MAX_SHARDS, cfn};
 
 pub fn default_ssl_policy() -> String {
     DEFAULT_SSL_POLICY.to_owned()
@@ -180,10 +180,11 @@ pub struct Limits {
     pub targets_per_shard: u32,
     /// Most serving shards in the region.
     ///
-    /// The alb-scaler adds no shard beyond it (nor beyond the region's 50 load balancers). Lowering it removes no
+    /// The alb-scaler adds no shard beyond it, nor beyond the region's quota of application load balancers, which
+    /// it reads with DescribeAccountLimits (50 unless raised; every team's ALBs count). Lowering it removes no
     /// shard: scale-in does that, one drained shard at a time.
     #[serde_as(as = "cfn::Scalar")]
-    #[garde(range(min = 1, max = ALB_QUOTA_PER_REGION))]
+    #[garde(range(min = 1, max = MAX_SHARDS))]
     pub max_shards: u8,
     /// Fewest serving shards; the provisioner builds this many.
     ///

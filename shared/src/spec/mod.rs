@@ -20,8 +20,11 @@ use serde_with::serde_as;
 use crate::names::FleetName;
 
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/// AWS's quota of load balancers per region, which bounds `MaxShards`.
+/// AWS's default quota of application load balancers per region: it bounds `MinShards` (a Create builds that
+/// many before any quota is read). The quota itself is read with DescribeAccountLimits before a scale-out.
 pub const ALB_QUOTA_PER_REGION: u8 = 50;
+/// Most shards of a fleet in a region (`MaxShards`): what a raised quota may allow (shard names `s0` … `s199`).
+pub const MAX_SHARDS: u8 = 200;
 
 /// The properties of a `Custom::StrataFleet` CloudFormation resource, as Strata's provisioner accepts them.
 #[serde_as]

@@ -53,7 +53,7 @@ fn spec_validation_names_every_bad_field_in_one_error() {
     props["FleetName"] = json!("Web_Fleet");
     props["Scheme"] = json!("public");
     props["DeregistrationDelaySeconds"] = json!("forever");
-    props["Limits"] = json!({"MaxShards": 99, "MinShards": 0});
+    props["Limits"] = json!({"MaxShards": 250, "MinShards": 0});
     props["VpcId"] = json!("subnet-1");
     props["Colour"] = json!("blue");
     let Err(StrataError::InvalidSpec(errors)) = FleetSpec::from_properties(&props) else {

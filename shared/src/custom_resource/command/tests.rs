@@ -49,7 +49,7 @@ fn only_an_update_of_the_fleet_its_id_names_may_claim_it() {
 #[test]
 fn bad_properties_are_answered_failed_with_an_id_that_names_no_fleet() {
     let mut props = valid_properties();
-    props["Limits"] = json!({"MaxShards": "99"});
+    props["Limits"] = json!({"MaxShards": "250"});
     let FleetCommand::Answer(answer) = command_of(&request("Create", None, props.clone()), "us-east-1", FUNCTION)
     else {
         panic!("bad properties make no AWS call");
@@ -77,7 +77,7 @@ fn another_accounts_create_is_refused_and_its_delete_succeeds_untouched() {
 #[test]
 fn a_delete_finds_its_zone_in_properties_that_no_longer_parse() {
     let mut props = valid_properties();
-    props["Limits"] = json!({"MaxShards": "99"});
+    props["Limits"] = json!({"MaxShards": "250"});
     let command = command_of(&request("Delete", Some("strata:web:us-east-1"), props), "us-east-1", FUNCTION);
     let FleetCommand::Delete { fleet, dns, asgs, .. } = command else { panic!("{command:?}") };
     assert_eq!(fleet.as_str(), "web");

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::DnsLocation;
+use crate::model::RegionAlbs;
 use crate::model::{Listener, LoadBalancer, OwnedRecord, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, STATE_DRAINING, TAG_DRAINING_SINCE, TAG_STATE};
 use crate::spec::{AsgSelector, Limits, Rebalancing, ShardingMode};
@@ -89,6 +90,11 @@ pub(crate) fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) 
     (s, record)
 }
 
+/// `n` ALBs in the region, against AWS's default quota.
+pub(crate) fn albs(n: usize) -> RegionAlbs {
+    RegionAlbs { in_use: n, quota: 50 }
+}
+
 pub(crate) fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet {
     let (shards, records): (Vec<_>, Vec<_>) = shards.into_iter().unzip();
     ObservedFleet {
@@ -100,7 +106,8 @@ pub(crate) fn fleet(shards: Vec<(Shard, Option<OwnedRecord>)>) -> ObservedFleet 
         records: records.into_iter().flatten().collect(),
         asgs: vec![],
         alarms: vec![],
-        region_load_balancers: 0,
+        region_albs: 0,
+        alb_quota: None,
         owner: None,
         taken_indexes: Default::default(),
         other_owners: Vec::new(),
@@ -115,7 +122,8 @@ fn s(i: u8) -> ShardIndex {
 
 #[test]
 fn scale_out_creates_exactly_the_next_shard_cloning_a_serving_one() {
-    let plan = plan_scale(&fleet(vec![shard(0, 255, false, None)]), &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 1);
+    let plan =
+        plan_scale(&fleet(vec![shard(0, 255, false, None)]), &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, albs(1));
     assert_eq!(plan.steps, vec![ScaleStep::Create { index: s(1), from: s(0) }]);
 }
 
@@ -128,7 +136,7 @@ fn a_half_built_shard_is_finished_not_duplicated() {
         None,
         NOW,
         60,
-        2,
+        albs(2),
     );
     assert_eq!(plan.steps, vec![ScaleStep::Finish { index: s(1), from: s(0) }]);
 }
@@ -136,22 +144,28 @@ fn a_half_built_shard_is_finished_not_duplicated() {
 #[test]
 fn max_shards_and_the_regional_quota_stop_scale_out_with_a_note() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
-    let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, None, NOW, 60, 2);
+    let capped = plan_scale(&two, &policy(2, 1), ScaleTrigger::Out, None, NOW, 60, albs(2));
     assert!(capped.steps.is_empty());
     assert_eq!(capped.notes, vec![ScaleNote::MaxShards { max: 2 }]);
-    let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, 50);
-    assert!(quota.steps.is_empty() && matches!(quota.notes[..], [ScaleNote::RegionQuota { load_balancers: 50 }]));
+    let quota = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, albs(50));
+    assert_eq!(quota.steps, vec![]);
+    assert_eq!(quota.notes, vec![ScaleNote::RegionQuota { load_balancers: 50, quota: 50 }]);
+    let raised =
+        plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, RegionAlbs { in_use: 50, quota: 60 });
+    assert_eq!(raised.steps, vec![ScaleStep::Create { index: s(2), from: s(0) }], "the quota read, not 50");
+    let lowered = plan_scale(&two, &policy(8, 1), ScaleTrigger::Out, None, NOW, 60, RegionAlbs { in_use: 2, quota: 2 });
+    assert_eq!(lowered.notes, vec![ScaleNote::RegionQuota { load_balancers: 2, quota: 2 }]);
 }
 
 #[test]
 fn scale_in_drains_the_newest_weighted_shard_and_never_the_last() {
     let two = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None)]);
     assert_eq!(
-        plan_scale(&two, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, 2).steps,
+        plan_scale(&two, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, albs(2)).steps,
         vec![ScaleStep::Drain { index: s(1) }]
     );
     let one = fleet(vec![shard(0, 255, false, None)]);
-    let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, 1);
+    let plan = plan_scale(&one, &policy(8, 1), ScaleTrigger::In, None, NOW, 60, albs(1));
     assert!(plan.steps.is_empty() && matches!(plan.notes[..], [ScaleNote::AtMinShards { serving: 1, floor: 1 }]));
 }
 
@@ -160,9 +174,9 @@ fn a_drained_shard_is_removed_only_after_ttl_plus_deregistration_delay() {
     let since = format_rfc3339(NOW - 60);
     assert_eq!(parse_rfc3339(&since), Some(NOW - 60));
     let drained = fleet(vec![shard(0, 255, false, None), shard(1, 0, false, Some(&since))]);
-    let early = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
+    let early = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, albs(2));
     assert!(early.steps.is_empty(), "60 s + 30 s have not passed: {early:?}");
-    let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW + 30, 60, 2);
+    let later = plan_scale(&drained, &policy(8, 1), ScaleTrigger::Tidy, None, NOW + 30, 60, albs(2));
     assert_eq!(later.steps, vec![ScaleStep::Remove { index: s(1) }]);
 }
 
@@ -178,7 +192,7 @@ fn the_target_group_left_by_a_removal_cut_short_is_removed_never_finished() {
     let observed = fleet(vec![shard(0, 255, false, None), (remnant, None)]);
     assert!(observed.shards[1].is_draining() && !observed.shards[1].is_serving());
     for trigger in [ScaleTrigger::Tidy, ScaleTrigger::Out, ScaleTrigger::In] {
-        let plan = plan_scale(&observed, &policy(8, 1), trigger, None, NOW, 60, 1);
+        let plan = plan_scale(&observed, &policy(8, 1), trigger, None, NOW, 60, albs(1));
         assert!(plan.steps.contains(&ScaleStep::Remove { index: s(1) }), "{trigger:?}: {plan:?}");
         assert!(
             !plan.steps.iter().any(|step| matches!(step, ScaleStep::Finish { index, .. } if *index == s(1))),
@@ -191,7 +205,7 @@ proptest! {
     #[test]
     fn scale_in_never_leaves_fewer_than_min_shards_serving(weights in prop::collection::vec(0i64..=255, 1..8), min in 1u8..4) {
         let observed = fleet(weights.iter().enumerate().map(|(i, w)| shard(i as u8, *w, false, None)).collect());
-        let plan = plan_scale(&observed, &policy(8, min), ScaleTrigger::In, None, NOW, 60, weights.len());
+        let plan = plan_scale(&observed, &policy(8, min), ScaleTrigger::In, None, NOW, 60, albs(weights.len()));
         let drains = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Drain { .. })).count();
         prop_assert!(drains <= 1);
         prop_assert!(weights.len() - drains >= usize::from(min).min(weights.len()));
@@ -200,7 +214,7 @@ proptest! {
     #[test]
     fn scale_out_adds_at_most_one_shard_and_respects_max(count in 1usize..10, max in 1u8..10) {
         let observed = fleet((0..count).map(|i| shard(i as u8, 255, false, None)).collect());
-        let plan = plan_scale(&observed, &policy(max, 1), ScaleTrigger::Out, None, NOW, 60, count);
+        let plan = plan_scale(&observed, &policy(max, 1), ScaleTrigger::Out, None, NOW, 60, albs(count));
         let creates = plan.steps.iter().filter(|s| matches!(s, ScaleStep::Create { .. })).count();
         prop_assert!(creates <= 1);
         prop_assert!(count + creates <= usize::from(max).max(count));
@@ -212,13 +226,13 @@ fn a_drain_cut_short_before_its_weights_is_finished_and_duplicate_low_alarms_dra
     let since = format_rfc3339(NOW - 3600);
     // Tagged draining long ago, but the record still has weight: finish the drain, do not remove yet.
     let cut_short = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, Some(&since))]);
-    let plan = plan_scale(&cut_short, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
+    let plan = plan_scale(&cut_short, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, albs(2));
     assert_eq!(plan.steps, vec![ScaleStep::Drain { index: s(1) }]);
 
     let (mut drained, record) = shard(2, 0, false, Some(&since));
     drained.load_balancer.as_mut().unwrap().tags.insert(crate::names::TAG_DRAIN_TRIGGER.into(), "low@t1".into());
     let three = fleet(vec![shard(0, 255, false, None), shard(1, 255, false, None), (drained, record)]);
-    let again = plan_scale(&three, &policy(8, 1), ScaleTrigger::In, Some("low@t1"), NOW - 3590, 60, 3);
+    let again = plan_scale(&three, &policy(8, 1), ScaleTrigger::In, Some("low@t1"), NOW - 3590, 60, albs(3));
     assert!(!again.steps.iter().any(|s| matches!(s, ScaleStep::Drain { .. })), "{again:?}");
 }
 
@@ -227,7 +241,7 @@ fn a_shard_drained_by_hand_without_a_time_waits_like_any_other() {
     let mut manual = shard(1, 0, false, None);
     manual.0.load_balancer.as_mut().unwrap().tags.insert(TAG_STATE.into(), STATE_DRAINING.into());
     let observed = fleet(vec![shard(0, 255, false, None), manual]);
-    let plan = plan_scale(&observed, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, 2);
+    let plan = plan_scale(&observed, &policy(8, 1), ScaleTrigger::Tidy, None, NOW, 60, albs(2));
     assert_eq!(plan.steps, vec![ScaleStep::Drain { index: s(1) }], "stamped now, removed only after the wait");
 }
 
@@ -242,7 +256,7 @@ fn a_plan_in_a_report_reads_back_as_the_same_steps_and_notes_with_their_sentence
             ScaleNote::AlreadyAdded,
             ScaleNote::BeingBuilt,
             ScaleNote::MaxShards { max: 2 },
-            ScaleNote::RegionQuota { load_balancers: 50 },
+            ScaleNote::RegionQuota { load_balancers: 50, quota: 50 },
             ScaleNote::NoFreeIndex,
             ScaleNote::AlreadyDrained,
             ScaleNote::AtMinShards { serving: 1, floor: 1 },
@@ -265,6 +279,6 @@ fn a_plan_in_a_report_reads_back_as_the_same_steps_and_notes_with_their_sentence
         assert_eq!(written["message"], note.to_string(), "every note carries its sentence");
     }
     assert_eq!(serde_json::from_value::<ScalePlan>(json).unwrap(), plan);
-    let out_of_range = serde_json::json!({"action": "drain", "index": 50});
-    assert!(serde_json::from_value::<ScaleStep>(out_of_range).is_err(), "s50 is no shard");
+    let out_of_range = serde_json::json!({"action": "drain", "index": 200});
+    assert!(serde_json::from_value::<ScaleStep>(out_of_range).is_err(), "s200 is no shard");
 }
