@@ -5,6 +5,7 @@ use aws_sdk_cloudwatch as cloudwatch;
 use cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, Statistic, Tag};
 
 use crate::error::{Result, aws_error};
+use crate::model::Tags;
 use futures::future::try_join_all;
 
 use crate::aws::cloudwatch::alarm_tags;
@@ -15,8 +16,10 @@ use crate::names::{
 use crate::plan::alarms::{AlarmMetric, DesiredAlarm, PERIOD_SECONDS, TREAT_MISSING_DATA};
 
 /// PutMetricAlarm applies tags only when it creates the alarm; an existing alarm keeps the tags it has.
-fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>) -> Vec<Tag> {
-    ownership_marks(fleet, shard, owner).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+fn tags(fleet: &FleetName, shard: Option<ShardIndex>, owner: Option<&Owner>, user_tags: &Tags) -> Vec<Tag> {
+    let mut tags = user_tags.clone();
+    tags.extend(ownership_marks(fleet, shard, owner));
+    tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn request_count(load_balancer: &str) -> Metric {
@@ -48,6 +51,7 @@ pub async fn put_alarm(
     fleet: &FleetName,
     alarm: &DesiredAlarm,
     owner: Option<&Owner>,
+    user_tags: &Tags,
 ) -> Result<()> {
     let request = client
         .put_metric_alarm()
@@ -58,7 +62,7 @@ pub async fn put_alarm(
         .comparison_operator(alarm.comparison())
         .treat_missing_data(TREAT_MISSING_DATA)
         .set_alarm_actions(Some(alarm.actions.clone()).filter(|a| !a.is_empty()))
-        .set_tags(Some(tags(fleet, alarm.shard, owner)));
+        .set_tags(Some(tags(fleet, alarm.shard, owner, user_tags)));
     let request = match &alarm.metric {
         AlarmMetric::Requests { load_balancer } => request
             .namespace("AWS/ApplicationELB")
@@ -97,7 +101,7 @@ pub async fn claim_alarms(
         client
             .tag_resource()
             .resource_arn(&alarm.alarm_arn)
-            .set_tags(Some(tags(fleet, shard_of(alarm), Some(owner))))
+            .set_tags(Some(tags(fleet, shard_of(alarm), Some(owner), &Tags::new())))
             .send()
             .await
             .map_err(|e| aws_error("cloudwatch", "TagResource", e))

@@ -10,6 +10,7 @@ use crate::aws::AwsClients;
 use crate::dns::{self, FleetHealthCheck, change_owned_records};
 use crate::error::{Result, StrataError};
 use crate::model::ObservedFleet;
+use crate::model::Tags;
 use crate::names::{FleetName, Owner, ShardIndex};
 use crate::plan::alarms::alarm_writes;
 use crate::plan::attachments::{AttachmentPlan, plan_attachments};
@@ -28,6 +29,8 @@ pub struct FleetSettings<'a> {
     pub scaler_arn: Option<&'a str>,
     /// Written on every health check and alarm made (`None` only for a fleet made before owners were written).
     pub owner: Option<&'a Owner>,
+    /// The user's own tags (the `Tags` property), on every health check and alarm made.
+    pub user_tags: &'a Tags,
     /// The fleet's health checks where the caller listed them already (side by side with earlier work);
     /// `None`: listed here.
     pub health_checks: Option<&'a [FleetHealthCheck]>,
@@ -63,12 +66,10 @@ pub async fn finish_fleet_alongside(
     // A new health check is tagged while the records that name it are written (its id is all they need). One
     // left untagged by a failure here is still known as this shard's by its exact caller reference, and a
     // removal or teardown takes it as unclaimed.
-    let tags = try_join_all(
-        health_checks
-            .iter()
-            .filter_map(|(_, _, new)| new.as_ref())
-            .map(|check| dns::tag_health_check(&aws.route53, settings.fleet, check, settings.owner)),
-    );
+    let tags =
+        try_join_all(health_checks.iter().filter_map(|(_, _, new)| new.as_ref()).map(|check| {
+            dns::tag_health_check(&aws.route53, settings.fleet, check, settings.owner, settings.user_tags)
+        }));
     let records = async {
         match go_on {
             true => write_records(aws, settings, fleet, &ids).await,
@@ -105,8 +106,12 @@ async fn ensure_health_checks(
 
 async fn ensure_alarms(aws: &AwsClients, settings: &FleetSettings<'_>, fleet: &ObservedFleet) -> Result<()> {
     let writes = alarm_writes(settings.fleet, &settings.policy.limits, settings.scaler_arn, fleet);
-    try_join_all(writes.iter().map(|alarm| alarms::put_alarm(&aws.cloudwatch, settings.fleet, alarm, settings.owner)))
-        .await?;
+    try_join_all(
+        writes
+            .iter()
+            .map(|alarm| alarms::put_alarm(&aws.cloudwatch, settings.fleet, alarm, settings.owner, settings.user_tags)),
+    )
+    .await?;
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub struct FleetPolicy {
     pub scaler_function_arn: Option<String>,
     /// The `Paused` property (a fleet written before it existed reads as not paused).
     pub paused: bool,
+    /// The keys of the `Tags` property: which of an ALB's tags are the user's, for what Strata makes later.
+    pub user_tag_keys: Vec<String>,
 }
 
 impl FleetPolicy {
@@ -34,6 +36,7 @@ impl FleetPolicy {
             deregistration_delay_seconds: spec.deregistration_delay_seconds,
             scaler_function_arn: spec.scaler_function_arn.clone(),
             paused: spec.paused,
+            user_tag_keys: spec.tags.iter().map(|t| t.key.clone()).collect(),
         }
     }
 
@@ -65,6 +68,10 @@ impl FleetPolicy {
             tags.push(("scaler-arn", arn.clone()));
         }
         let mut out: Tags = tags.into_iter().map(|(k, v)| (format!("{TAG_POLICY_PREFIX}{k}"), v)).collect();
+        // One tag per key: a key may hold any character a tag value may, so no separator is safe.
+        for (i, key) in self.user_tag_keys.iter().enumerate() {
+            out.insert(format!("{TAG_POLICY_PREFIX}{USER_TAG_KEY}.{i}"), key.clone());
+        }
         for (i, chunk) in chunk_names(&self.asgs.names).into_iter().enumerate() {
             out.insert(format!("{TAG_POLICY_PREFIX}asg-names.{i}"), chunk);
         }
@@ -103,8 +110,49 @@ impl FleetPolicy {
             deregistration_delay_seconds: num(tags, "deregistration-delay")?,
             scaler_function_arn: get("scaler-arn"),
             paused: get(POLICY_PAUSED).as_deref() == Some("true"),
+            user_tag_keys: user_tag_keys(tags),
         })
     }
+}
+
+const USER_TAG_KEY: &str = "tag-key";
+
+/// ELBv2 allows 50 tags per resource.
+const ELB_TAGS_MAX: usize = 50;
+/// Tags Strata may add to a shard's ALB over its life, beyond what it is made with: `strata:trigger`,
+/// `strata:drain-trigger`, `strata:state`, `strata:draining-since`, `strata:deleting`, `strata:paused`.
+const LATER_MARKS: usize = 6;
+
+/// Refuses a spec whose shards' ALBs would need more tags than ELBv2 allows: Strata's marks (5), the policy,
+/// the user's tags, and the marks added later.
+pub fn check_tag_budget(spec: &FleetSpec) -> Result<(), crate::error::FieldError> {
+    let owner = crate::names::Owner { stack_id: String::new(), logical_resource_id: String::new() };
+    let marks = crate::names::ownership_marks(&spec.fleet, crate::names::ShardIndex::new(0), Some(&owner)).len();
+    let needed = marks + FleetPolicy::from_spec(spec).to_tags().len() + spec.tags.len() + LATER_MARKS;
+    if needed > ELB_TAGS_MAX {
+        return Err(crate::error::FieldError::new(
+            "Tags",
+            format!(
+                "the ALBs would need {needed} tags (Strata's own, the policy's, yours), ELBv2 allows {ELB_TAGS_MAX}: fewer tags or shorter AutoScalingGroupNames"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The `Tags` property's keys, from (prefix-stripped) policy tags.
+fn user_tag_keys(tags: &Tags) -> Vec<String> {
+    (0..).map_while(|i| tags.get(&format!("{USER_TAG_KEY}.{i}")).cloned()).collect()
+}
+
+/// The user's tags on an ALB (its full tags): those its policy names as the `Tags` property's, with their
+/// values there. What a shard cloned from it, and the alarms and health checks made for it, carry too.
+pub fn user_tags_of(alb_tags: &Tags) -> Tags {
+    let policy: Tags = alb_tags
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(TAG_POLICY_PREFIX).map(|k| (k.to_owned(), v.clone())))
+        .collect();
+    user_tag_keys(&policy).into_iter().filter_map(|k| alb_tags.get(&k).map(|v| (k, v.clone()))).collect()
 }
 
 /// Where the fleet's records live, from (prefix-stripped) policy tags.
@@ -182,5 +230,22 @@ mod tests {
         observed.shards[0].load_balancer.as_mut().unwrap().tags.extend(resumed.to_tags());
         observed.shards[1].load_balancer.as_mut().unwrap().tags.remove(TAG_PAUSED);
         assert_eq!(observed.pause(), None);
+    }
+
+    #[test]
+    fn the_user_tags_travel_in_the_policy_and_the_alb_tag_budget_is_checked() {
+        let mut props = crate::spec::tests::valid_properties();
+        props["Tags"] = serde_json::json!([{"Key": "cost center", "Value": "42"}, {"Key": "team", "Value": "web"}]);
+        let spec = FleetSpec::from_properties(&props).unwrap();
+        let policy = FleetPolicy::from_spec(&spec);
+        let mut alb = policy.to_tags();
+        alb.extend(spec.user_tags());
+        alb.insert("added-by-hand".into(), "x".into());
+        assert_eq!(user_tags_of(&alb), spec.user_tags(), "only the property's tags, not one added by hand");
+        assert!(check_tag_budget(&spec).is_ok());
+        let names: Vec<String> = (0..300).map(|i| format!("web-asg-with-a-long-name-{i:03}")).collect();
+        props["AutoScalingGroupNames"] = serde_json::json!(names);
+        let err = check_tag_budget(&FleetSpec::from_properties(&props).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("ELBv2 allows 50"), "{err}");
     }
 }

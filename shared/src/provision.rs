@@ -12,6 +12,7 @@ use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet};
 use crate::model::DnsLocation;
 use crate::model::ObservedFleet;
+use crate::model::Tags;
 use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
 use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::provision::{alb_ids_of, check_owner, keep_only_owned_by, replacement_conflicts, shards_to_converge};
@@ -92,6 +93,7 @@ pub async fn converge(
         health_check_path: &spec.health_check_path,
         scaler_arn,
         owner: Some(owner),
+        user_tags: &spec.user_tags(),
         health_checks: None,
     };
     let attachments = finish_fleet(aws, &settings, &fleet).await?;
@@ -149,7 +151,9 @@ async fn claim(aws: &AwsClients, fleet: &ObservedFleet, owner: &Owner) -> Result
         let alb_ids = alb_ids_of(fleet);
         let checks = dns::fleet_health_checks(&aws.route53, name).await?;
         let checks = dns::owned_health_checks(&aws.route53, name, checks, Some(owner), true, &alb_ids).await?;
-        try_join_all(checks.iter().map(|c| dns::tag_health_check(&aws.route53, name, c, Some(owner)))).await
+        let no_user_tags = Tags::new();
+        try_join_all(checks.iter().map(|c| dns::tag_health_check(&aws.route53, name, c, Some(owner), &no_user_tags)))
+            .await
     };
     futures::try_join!(tag_listeners, checks, alarms::claim_alarms(&aws.cloudwatch, name, &fleet.alarms, owner))?;
     Ok(())

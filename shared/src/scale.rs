@@ -170,15 +170,16 @@ pub async fn scale(
     }
     // Everything around the shards follows from them: attachments, health checks, alarms, records. New shards'
     // listeners are made side by side with them, and the records wait for both.
-    let (health_check_path, internet_facing) = served_as(&after);
+    let served = served_as(&after);
     let scaler_arn = policy.scaler_function_arn.clone().or_else(|| settings.scaler_arn.clone());
     let fleet_settings = FleetSettings {
         fleet,
         policy: &policy,
-        internet_facing,
-        health_check_path: &health_check_path,
+        internet_facing: served.internet_facing,
+        health_check_path: &served.health_check_path,
         scaler_arn: scaler_arn.as_deref(),
         owner: after.owner.as_ref(),
+        user_tags: &served.user_tags,
         health_checks: Some(&health_checks),
     };
     let listeners = async {

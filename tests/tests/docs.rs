@@ -176,6 +176,20 @@ fn edges(path: &str, p: &Value) -> (Vec<Value>, Vec<Value>) {
     } else if types.contains(&"boolean") {
         let valid = vec![json!(true), json!(false), json!("true"), json!("False"), json!("FALSE")];
         (valid, vec![json!("yes"), json!(1), json!("")])
+    } else if types.contains(&"array") && p.pointer("/items/properties").is_some() {
+        // A list of objects (Tags): up to maxItems of them, each with its required fields.
+        let most = p.get("maxItems").and_then(Value::as_u64).expect("a list of objects has a maxItems");
+        let item = |i: u64| json!({"Key": format!("k{i}"), "Value": "v"});
+        let valid = vec![json!([]), json!((0..most).map(item).collect::<Vec<_>>()), json!([{"Key": "only-a-key"}])];
+        let invalid = vec![
+            json!((0..=most).map(item).collect::<Vec<_>>()),
+            json!([{"Value": "no key"}]),
+            json!([{"Key": ""}]),
+            json!([{"Key": "k", "Colour": "blue"}]),
+            json!(["k=v"]),
+            json!("k=v"),
+        ];
+        (valid, invalid)
     } else if types.contains(&"array") {
         let pattern = p.pointer("/items/pattern").and_then(Value::as_str).unwrap_or("^.");
         let prefix = pattern.trim_start_matches('^').trim_end_matches('.');

@@ -9,6 +9,7 @@ use super::{CustomResourceRequest, CustomResourceResponse, RequestType};
 use crate::events::arn_account;
 use crate::model::DnsLocation;
 use crate::names::{FleetName, Owner};
+use crate::policy::check_tag_budget;
 use crate::spec::{AsgSelector, FleetSpec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,9 @@ pub fn command_of(request: &CustomResourceRequest, region: &str, function_arn: &
                 Ok(spec) => spec,
                 Err(err) => return FleetCommand::Answer(failed(request, region, err.to_string())),
             };
+            if let Err(err) = check_tag_budget(&spec) {
+                return FleetCommand::Answer(failed(request, region, format!("invalid fleet spec: {err}")));
+            }
             let named = request.physical_resource_id.as_deref().and_then(|id| fleet_of_physical_id(id, region));
             FleetCommand::Converge {
                 may_claim: request_type == RequestType::Update && named.as_ref() == Some(&spec.fleet),

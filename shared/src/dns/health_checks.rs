@@ -128,11 +128,11 @@ pub async fn tag_health_check(
     fleet: &FleetName,
     check: &FleetHealthCheck,
     owner: Option<&Owner>,
+    user_tags: &Tags,
 ) -> Result<()> {
-    let tags = ownership_marks(fleet, Some(check.shard), owner)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
+    let mut tags = user_tags.clone();
+    tags.extend(ownership_marks(fleet, Some(check.shard), owner));
+    let tags = tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
     client
         .change_tags_for_resource()
         .resource_type(TagResourceType::Healthcheck)

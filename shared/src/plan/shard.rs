@@ -7,6 +7,7 @@ use aws_sdk_elasticloadbalancingv2::types::{IpAddressType, LoadBalancerSchemeEnu
 use crate::attributes::{self, ALB_DEFAULTS, NOT_CLONED_LOAD_BALANCER_KEYS, TARGET_GROUP_DEFAULTS};
 use crate::model::{Listener, LoadBalancer, Shard, Tags, TargetGroup};
 use crate::names::{FleetName, Owner, ShardIndex, TAG_POLICY_PREFIX, lacks, ownership_marks};
+use crate::policy::user_tags_of;
 use crate::spec::FleetSpec;
 
 /// Everything a shard is made of; from the spec (provisioner) or cloned from a serving shard (scaler).
@@ -30,6 +31,8 @@ pub struct ShardConfig {
     pub target_group_attributes: Tags,
     /// Tags for the ALB beyond ownership (full keys): the fleet policy, the trigger that made it.
     pub load_balancer_tags: Tags,
+    /// The user's own tags (the `Tags` property), on the ALB, the target group and the listeners.
+    pub user_tags: Tags,
     /// The custom resource the fleet belongs to (`None` only for a fleet made before owners were written).
     pub owner: Option<Owner>,
 }
@@ -66,6 +69,7 @@ impl ShardConfig {
             unhealthy_threshold: i32::from(spec.unhealthy_threshold_count),
             target_group_attributes: target_group_attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             load_balancer_tags: policy_tags,
+            user_tags: spec.user_tags(),
             owner: Some(owner.clone()),
         }
     }
@@ -101,6 +105,7 @@ impl ShardConfig {
             unhealthy_threshold: tg.unhealthy_threshold,
             target_group_attributes: tg.attributes.clone(),
             load_balancer_tags,
+            user_tags: user_tags_of(&lb.tags),
             owner,
         })
     }
@@ -185,9 +190,11 @@ pub enum ResourceStep<C> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardPlan {
-    /// The shard's ownership marks: on the target group and the listeners.
+    /// The shard's ownership marks: what a resource found under its name must carry to be this shard's.
     pub marks: Tags,
-    /// The marks and the fleet policy: on the ALB.
+    /// The marks and the user's tags: on the target group and the listeners.
+    pub resource_tags: Tags,
+    /// The marks, the user's tags and the fleet policy: on the ALB.
     pub load_balancer_tags: Tags,
     pub target_group: ResourceStep<TargetGroupChanges>,
     pub load_balancer: ResourceStep<LoadBalancerChanges>,
@@ -196,17 +203,19 @@ pub struct ShardPlan {
 /// Shard `index` of `fleet` made to match `config`, from what `existing` (as observed) has.
 pub fn shard_plan(fleet: &FleetName, index: ShardIndex, config: &ShardConfig, existing: Option<&Shard>) -> ShardPlan {
     let marks = ownership_marks(fleet, Some(index), config.owner.as_ref());
-    let mut load_balancer_tags = marks.clone();
+    let mut resource_tags = config.user_tags.clone();
+    resource_tags.extend(marks.clone());
+    let mut load_balancer_tags = resource_tags.clone();
     load_balancer_tags.extend(config.load_balancer_tags.clone());
     let target_group = match existing.and_then(|s| s.target_group.as_ref()) {
-        Some(tg) => ResourceStep::Change(target_group_changes(tg, config, &marks)),
+        Some(tg) => ResourceStep::Change(target_group_changes(tg, config, &resource_tags)),
         None => ResourceStep::Create,
     };
     let load_balancer = match existing.and_then(|s| s.load_balancer.as_ref()) {
         Some(lb) => ResourceStep::Change(load_balancer_changes(lb, config, &load_balancer_tags)),
         None => ResourceStep::Create,
     };
-    ShardPlan { marks, load_balancer_tags, target_group, load_balancer }
+    ShardPlan { marks, resource_tags, load_balancer_tags, target_group, load_balancer }
 }
 
 /// What the HTTPS:443 listener needs.

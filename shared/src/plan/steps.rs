@@ -5,7 +5,7 @@
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum;
 
 use crate::error::{Result, StrataError};
-use crate::model::{ObservedFleet, OwnedRecord, Shard};
+use crate::model::{ObservedFleet, OwnedRecord, Shard, Tags};
 use crate::names::{
     FleetAlarm, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
 };
@@ -13,6 +13,7 @@ use crate::plan::guard;
 use crate::plan::scale::{ScaleStep, format_rfc3339};
 use crate::plan::shard::{ShardConfig, ShardResources};
 use crate::policy::FleetPolicy;
+use crate::policy::user_tags_of;
 
 /// The configuration of a shard built by cloning serving shard `from`, with the fleet policy and, on a new
 /// shard, the alarm transition it is made for.
@@ -103,14 +104,26 @@ pub fn mark_removed(after: &mut ObservedFleet, index: ShardIndex) {
     after.alarms.retain(|a| a.kind != FleetAlarm::RequestsHigh(index));
 }
 
-/// How the fleet is served, from its first serving shard: the health check path and whether it is internet-facing.
-pub fn served_as(fleet: &ObservedFleet) -> (String, bool) {
+/// How the fleet is served, from its first serving shard.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServedAs {
+    pub health_check_path: String,
+    pub internet_facing: bool,
+    /// The user's tags on its ALB: what new alarms and health checks carry too.
+    pub user_tags: Tags,
+}
+
+pub fn served_as(fleet: &ObservedFleet) -> ServedAs {
     let first = fleet.shards.iter().find(|s| s.is_serving());
-    let path = first.and_then(|s| s.target_group.as_ref()).map(|t| t.health_check_path.clone()).unwrap_or_default();
-    let internet_facing = first
-        .and_then(|s| s.load_balancer.as_ref())
-        .is_some_and(|lb| lb.scheme == Some(LoadBalancerSchemeEnum::InternetFacing));
-    (path, internet_facing)
+    let lb = first.and_then(|s| s.load_balancer.as_ref());
+    ServedAs {
+        health_check_path: first
+            .and_then(|s| s.target_group.as_ref())
+            .map(|t| t.health_check_path.clone())
+            .unwrap_or_default(),
+        internet_facing: lb.is_some_and(|lb| lb.scheme == Some(LoadBalancerSchemeEnum::InternetFacing)),
+        user_tags: lb.map(|lb| user_tags_of(&lb.tags)).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

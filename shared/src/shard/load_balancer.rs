@@ -14,10 +14,9 @@ pub(super) async fn create_load_balancer(
     client: &elbv2::Client,
     name: &str,
     config: &ShardConfig,
-    marks: &Tags,
+    tags: &Tags,
 ) -> Result<LoadBalancer> {
-    let mut tags = tags_from(marks);
-    tags.extend(tags_from(&config.load_balancer_tags));
+    let tags = tags_from(tags);
     let created = client
         .create_load_balancer()
         .name(name)

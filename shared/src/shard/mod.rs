@@ -52,7 +52,7 @@ pub async fn ensure_shard_resources(
                 Ok(tg)
             }
             _ => {
-                let tg = create_target_group(client, &names.target_group, config, marks).await?;
+                let tg = create_target_group(client, &names.target_group, config, &plan.resource_tags).await?;
                 verify_marks(client, &tg.arn, &names.target_group, marks).await?;
                 Ok(tg)
             }
@@ -72,7 +72,8 @@ pub async fn ensure_shard_resources(
                 Ok::<_, StrataError>((lb, false))
             }
             _ => {
-                let mut lb = create_load_balancer(client, &names.load_balancer, config, marks).await?;
+                let mut lb =
+                    create_load_balancer(client, &names.load_balancer, config, &plan.load_balancer_tags).await?;
                 verify_marks(client, &lb.arn, &names.load_balancer, marks).await?;
                 lb.tags = plan.load_balancer_tags.clone();
                 Ok((lb, true))
@@ -110,7 +111,7 @@ pub async fn ensure_shard_listeners(
     let (lb, tg) = (&made.load_balancer.arn, &made.target_group.arn);
     let lb_attributes = set_load_balancer_attributes(client, lb, &completion.load_balancer_attributes);
     let tg_attributes = set_target_group_attributes(client, tg, &completion.target_group_attributes);
-    let tags = tags_from(&plan.marks);
+    let tags = tags_from(&plan.resource_tags);
     let listeners =
         ensure_listeners(ShardListeners { client, lb_arn: lb, tg_arn: tg, config, tags: &tags }, completion);
     futures::try_join!(lb_attributes, tg_attributes, listeners)?;

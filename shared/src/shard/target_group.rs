@@ -14,7 +14,7 @@ pub(super) async fn create_target_group(
     client: &elbv2::Client,
     name: &str,
     config: &ShardConfig,
-    marks: &Tags,
+    tags: &Tags,
 ) -> Result<TargetGroup> {
     let created = client
         .create_target_group()
@@ -30,7 +30,7 @@ pub(super) async fn create_target_group(
         .healthy_threshold_count(config.healthy_threshold)
         .unhealthy_threshold_count(config.unhealthy_threshold)
         .matcher(Matcher::builder().http_code("200").build())
-        .set_tags(Some(tags_from(marks)))
+        .set_tags(Some(tags_from(tags)))
         .send()
         .await;
     match created {

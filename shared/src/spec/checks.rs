@@ -24,6 +24,14 @@ pub fn domain(name: &str, _: &()) -> garde::Result {
 }
 
 /// What JSON Schema cannot say: one field against another, and no id twice in a list.
+/// The characters AWS allows in a tag key or value (ELBv2, CloudWatch and Route 53 alike).
+pub fn tag_text(value: &str, _: &()) -> garde::Result {
+    match value.chars().find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c))) {
+        Some(c) => Err(garde::Error::new(format!("{c:?} is not allowed in a tag (letters, digits, spaces, _.:/=+-@)"))),
+        None => Ok(()),
+    }
+}
+
 pub fn across_fields(spec: &FleetSpec) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let limits = &spec.limits;
@@ -43,6 +51,16 @@ pub fn across_fields(spec: &FleetSpec) -> Vec<FieldError> {
     ] {
         if items.iter().collect::<BTreeSet<_>>().len() != items.len() {
             errors.push(FieldError::new(field, "lists the same name twice"));
+        }
+    }
+    let mut keys = BTreeSet::new();
+    for (i, tag) in spec.tags.iter().enumerate() {
+        let reserved = ["aws:", "strata:"].into_iter().find(|p| tag.key.to_ascii_lowercase().starts_with(p));
+        if let Some(prefix) = reserved {
+            errors.push(FieldError::new(format!("Tags[{i}].Key"), format!("{prefix}… keys are reserved")));
+        }
+        if !keys.insert(tag.key.as_str()) {
+            errors.push(FieldError::new(format!("Tags[{i}].Key"), "the same key twice"));
         }
     }
     if spec.auto_scaling_group_names.is_empty() && spec.auto_scaling_group_tag.is_none() {

@@ -156,6 +156,24 @@ pub struct TagSelector {
     pub value: String,
 }
 
+/// One of the user's own tags (cost allocation, tag policies), put on every resource Strata makes.
+#[serde_as]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UserTag {
+    /// 1-128 characters of letters, digits, spaces and `_ . : / = + - @`; not `aws:…` nor `strata:…`.
+    #[serde_as(as = "cfn::Text")]
+    #[garde(length(chars, min = 1, max = 128), custom(super::checks::tag_text))]
+    #[schemars(extend("x-rule" = "letters, digits, spaces and `_ . : / = + - @`"))]
+    pub key: String,
+    /// At most 256 characters of the same set.
+    #[serde_as(as = "cfn::Text")]
+    #[serde(default)]
+    #[garde(length(chars, max = 256), custom(super::checks::tag_text))]
+    #[schemars(extend("x-rule" = "letters, digits, spaces and `_ . : / = + - @`"))]
+    pub value: String,
+}
+
 #[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields, default)]

@@ -23,6 +23,8 @@ pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /// AWS's default quota of application load balancers per region: it bounds `MinShards` (a Create builds that
 /// many before any quota is read). The quota itself is read with DescribeAccountLimits before a scale-out.
 pub const ALB_QUOTA_PER_REGION: u8 = 50;
+/// Most user tags: Route 53 allows 10 tags per health check, and Strata's own marks on one take 5.
+pub const MAX_USER_TAGS: usize = 5;
 /// Most shards of a fleet in a region (`MaxShards`): what a raised quota may allow (shard names `s0` … `s199`).
 pub const MAX_SHARDS: u8 = 200;
 
@@ -241,11 +243,23 @@ pub struct FleetSpec {
     #[serde_as(as = "cfn::Scalar")]
     #[serde(default)]
     pub paused: bool,
+    /// Your own tags on every resource Strata makes: ALBs, target groups, listeners, alarms, health checks.
+    ///
+    /// A list of `{Key, Value}`, as CloudFormation writes tags; at most 5, because Route 53 allows 10 tags per
+    /// health check and Strata's own marks take 5. Keys are unique, and neither `aws:…` (AWS's) nor `strata:…`
+    /// (Strata's own). The shards the alb-scaler adds, and their alarms and health checks, carry them too. An Update
+    /// adds new and changed tags to existing ALBs and target groups; listeners, alarms and health checks carry
+    /// the tags they were made with, and a tag taken out of the list stays where it is (remove it by hand).
+    #[serde(default)]
+    #[garde(length(max = MAX_USER_TAGS), dive)]
+    #[schemars(extend("x-on-update" = "new-shards-only"))]
+    pub tags: Vec<UserTag>,
 }
 
 mod defaults;
 pub use defaults::{
     IpAddressType, Limits, Rebalancing, Scheme, ShardingMode, Stickiness, TagSelector, TargetProtocol, TargetType,
+    UserTag,
 };
 
 /// Which ASGs belong to the fleet: the union of the named ones and those carrying the tag.
@@ -256,6 +270,11 @@ pub struct AsgSelector {
 }
 
 impl FleetSpec {
+    /// The user's tags, by key.
+    pub fn user_tags(&self) -> crate::model::Tags {
+        self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+    }
+
     /// The fleet's ASG selector.
     pub fn asgs(&self) -> AsgSelector {
         AsgSelector {

@@ -171,3 +171,23 @@ fn a_huge_bad_value_does_not_crowd_out_the_other_fields() {
     assert_eq!(fields, vec!["Limits", "Scheme", "TargetPort"]);
     assert!(errors.to_string().len() < 1000, "{} bytes", errors.to_string().len());
 }
+
+#[test]
+fn user_tags_are_refused_beyond_the_health_checks_quota_and_with_reserved_or_repeated_keys() {
+    let tag = |k: &str, v: &str| json!({"Key": k, "Value": v});
+    let mut props = valid_properties();
+    props["Tags"] = json!((0..5).map(|i| tag(&format!("cost-center-{i}"), "42")).collect::<Vec<_>>());
+    let spec = FleetSpec::from_properties(&props).unwrap();
+    assert_eq!(spec.user_tags().len(), 5);
+    props["Tags"] = json!((0..6).map(|i| tag(&format!("k{i}"), "v")).collect::<Vec<_>>());
+    let err = FleetSpec::from_properties(&props).unwrap_err().to_string();
+    assert!(err.contains("Tags"), "{err}");
+    props["Tags"] =
+        json!([tag("aws:cloudformation:stack-name", "x"), tag("team", "a"), tag("team", "b"), tag("bad,key", "v")]);
+    let err = FleetSpec::from_properties(&props).unwrap_err().to_string();
+    assert!(err.contains("Tags[0].Key: aws:… keys are reserved"), "{err}");
+    assert!(err.contains("Tags[2].Key: the same key twice"), "{err}");
+    assert!(err.contains("Tags[3].Key") && err.contains("not allowed in a tag"), "{err}");
+    props["Tags"] = json!([tag("Strata:fleet", "x")]);
+    assert!(FleetSpec::from_properties(&props).is_err(), "strata:… is Strata's own");
+}

@@ -24,6 +24,7 @@ pub(crate) fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
         deregistration_delay_seconds: 30,
         scaler_function_arn: None,
         paused: false,
+        user_tag_keys: Vec::new(),
     }
 }
 
