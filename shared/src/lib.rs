@@ -20,6 +20,7 @@ pub mod policy;
 pub mod provision;
 pub mod rebalance;
 pub mod register;
+pub mod reservation;
 pub mod scale;
 pub mod settings;
 pub mod shard;

@@ -67,6 +67,9 @@ impl FleetPolicy {
         if let Some(arn) = &self.scaler_function_arn {
             tags.push(("scaler-arn", arn.clone()));
         }
+        if let Some(units) = l.scale_out_reserved_capacity_units {
+            tags.push(("reserve-lcu", units.to_string()));
+        }
         let mut out: Tags = tags.into_iter().map(|(k, v)| (format!("{TAG_POLICY_PREFIX}{k}"), v)).collect();
         // One tag per key: a key may hold any character a tag value may, so no separator is safe.
         for (i, key) in self.user_tag_keys.iter().enumerate() {
@@ -101,6 +104,7 @@ impl FleetPolicy {
                 min_shards: num(tags, "min-shards")?,
                 scale_out_percent: num(tags, "scale-out-percent")?,
                 scale_in_percent: num(tags, "scale-in-percent")?,
+                scale_out_reserved_capacity_units: num(tags, "reserve-lcu"),
             },
             rebalancing: Rebalancing {
                 max_step: num(tags, "max-step")?,

@@ -12,14 +12,18 @@ use crate::dns::{self, change_owned_records};
 use crate::error::{Result, StrataError, aws_error};
 use crate::finish::{FleetSettings, finish_fleet_alongside};
 use crate::model::{ObservedFleet, Pause};
-use crate::names::FleetName;
+use crate::names::{FleetName, ShardIndex, TAG_RESERVED_LCU};
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::records::as_record_set;
 use crate::plan::removal::{duplicates_of, removal_of, removal_of_made};
+use crate::plan::reservation::{may_reset, reservation_for, reservations_to_reset};
 use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
 use crate::plan::shard::{completion_plan, shard_plan};
 use crate::plan::steps::{Drain, clone_config, drain_of, mark_drained, mark_removed, put_shard, served_as};
+use crate::plan::weights::plan_weights;
 use crate::policy::FleetPolicy;
+use crate::rebalance::capacities;
+use crate::reservation;
 use crate::shard::{ensure_shard_listeners, ensure_shard_resources, listeners_of};
 use crate::teardown::{InUse, Remover, remove};
 use crate::telemetry::Metrics;
@@ -51,20 +55,37 @@ async fn observe_fleet(aws: &AwsClients, fleet: &FleetName, trigger: ScaleTrigge
     let out = trigger == ScaleTrigger::Out;
     let depth = Depth { listeners: true, template_configuration: out, quota: out, ..Depth::default() };
     let mut observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
-    if trigger == ScaleTrigger::In || observed.shards.iter().any(|s| s.is_draining()) {
+    // A reservation is given back once no shard ramps up any more: the rebalancer's plan says so from health.
+    let reserved = observed
+        .shards
+        .iter()
+        .filter_map(|s| s.load_balancer.as_ref())
+        .any(|lb| lb.tags.contains_key(TAG_RESERVED_LCU));
+    if trigger == ScaleTrigger::In || reserved || observed.shards.iter().any(|s| s.is_draining()) {
         read_target_health(aws, &mut observed).await?;
     }
     Ok(observed)
 }
 
+/// What one scaler pass is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct ScaleRequest<'a> {
+    pub trigger: ScaleTrigger,
+    /// The alarm transition (see `AlarmTransition::transition_id`).
+    pub trigger_id: Option<&'a str>,
+    /// The shard whose requests-high alarm fired.
+    pub hot_shard: Option<ShardIndex>,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
 pub async fn scale(
     aws: &AwsClients,
     fleet: &FleetName,
-    trigger: ScaleTrigger,
-    trigger_id: Option<&str>,
-    now: i64,
+    request: ScaleRequest<'_>,
     settings: &ScalerSettings,
 ) -> Result<ScaleReport> {
+    let ScaleRequest { trigger, trigger_id, hot_shard, now } = request;
     let mut observed = observe_fleet(aws, fleet, trigger).await?;
     if observed.deleting {
         let plan = ScalePlan { steps: Vec::new(), notes: vec![ScaleNote::BeingDeleted] };
@@ -99,6 +120,9 @@ pub async fn scale(
     if limited {
         warn!(fleet = %fleet, "scale-out refused: shard limit reached");
     }
+    if !settings.dry_run {
+        give_back_reservations(aws, &observed, &policy, &mut metrics).await;
+    }
     if settings.dry_run || plan.steps.is_empty() {
         metrics.emit();
         return Ok(ScaleReport { fleet: fleet.clone(), plan, dry_run: settings.dry_run, paused: None });
@@ -115,7 +139,21 @@ pub async fn scale(
             ScaleStep::Drain { .. } | ScaleStep::Remove { .. } => {}
         }
     }
-    remove(aws, fleet, &duplicates_of(&observed), remover(&observed), InUse::LeaveForNextPass).await?;
+    // Relief for the hot shard in one call, before anything is built; a refusal never delays the shard.
+    let reserved = match reservation_for(&observed, &policy, &plan, hot_shard) {
+        Some((arn, units)) => reserve_relief(aws, fleet, &arn, units, &mut metrics).await,
+        None => None,
+    };
+    let mark = async {
+        if let Some((arn, units)) = &reserved
+            && let Err(err) = reservation::mark_reserved(&aws.elbv2, arn, *units).await
+        {
+            warn!(fleet = %fleet, error = %err, "the reservation's mark was not written: reset it by hand later");
+        }
+        Ok(())
+    };
+    let duplicates = duplicates_of(&observed);
+    futures::try_join!(remove(aws, fleet, &duplicates, remover(&observed), InUse::LeaveForNextPass), mark)?;
     // The fleet after the steps, from their answers rather than read back (a second observation would cost three
     // sequential round trips on the scale-out critical path). Health is left unknown, as a fresh read would be.
     let mut after = observed.clone();
@@ -227,4 +265,57 @@ async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy,
 /// made before owners were written.
 fn remover(observed: &ObservedFleet) -> Remover<'_> {
     Remover { owner: observed.owner.as_ref(), take_unclaimed: true }
+}
+
+/// Raises the hot shard's reserved LCUs; a refusal (no reserved-LCU quota, a change pending, no capacity) is
+/// logged and counted (`CapacityReservationFailed`), never returned.
+async fn reserve_relief(
+    aws: &AwsClients,
+    fleet: &FleetName,
+    arn: &str,
+    units: u32,
+    metrics: &mut Metrics,
+) -> Option<(String, u32)> {
+    match reservation::reserve(&aws.elbv2, arn, units).await {
+        Ok(()) => {
+            info!(fleet = %fleet, load_balancer = arn, units, "capacity reserved on the hot shard");
+            metrics.count("CapacityReserved", 1);
+            Some((arn.to_owned(), units))
+        }
+        Err(err) => {
+            warn!(fleet = %fleet, load_balancer = arn, error = %err, "capacity reservation refused: the shard is built anyway");
+            metrics.count("CapacityReservationFailed", 1);
+            None
+        }
+    }
+}
+
+/// Gives back the reservations Strata made once no shard ramps up any more, within AWS's daily decreases.
+/// Failures are logged and counted (`CapacityResetFailed`): the next pass tries again.
+async fn give_back_reservations(
+    aws: &AwsClients,
+    observed: &ObservedFleet,
+    policy: &FleetPolicy,
+    metrics: &mut Metrics,
+) {
+    let ramping = plan_weights(&capacities(observed), &policy.rebalancing).changes.iter().any(|c| Some(c.to) > c.from);
+    for (index, arn, hot) in reservations_to_reset(observed, ramping) {
+        let outcome = async {
+            let left = reservation::decreases_remaining(&aws.elbv2, &arn).await?;
+            match may_reset(left, hot) {
+                Ok(()) => reservation::reset(&aws.elbv2, &arn).await.map(|()| true),
+                Err(why) => {
+                    info!(fleet = %observed.fleet, shard = %index, why, "capacity reservation kept");
+                    Ok(false)
+                }
+            }
+        };
+        match outcome.await {
+            Ok(reset) => metrics.count("CapacityReservationReset", u64::from(reset)),
+            Err(err) => {
+                warn!(fleet = %observed.fleet, shard = %index, error = %err, "capacity reservation not reset: the next pass tries again");
+                metrics.count("CapacityResetFailed", 1);
+            }
+        }
+    }
 }

@@ -27,6 +27,7 @@ from strata_faithful import CALLS
 from strata_faults import FAULTS
 import strata_strict
 from strata_iam import PRINCIPALS
+from strata_capacity import CAPACITY
 from strata_limits import LIMITS
 
 
@@ -67,6 +68,10 @@ class ControlEndpoints:
             if request.method == "POST":
                 return json_response(PRINCIPALS.configure(request.get_json()))
             return json_response(PRINCIPALS.snapshot())
+        if path == "/_strata/capacity":
+            if request.method == "POST":
+                return json_response(CAPACITY.configure(request.get_json()))
+            return json_response(CAPACITY.snapshot())
         if path == "/_strata/limits":
             if request.method == "POST":
                 return json_response(LIMITS.configure(request.get_json()))

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 import strata_control
 import strata_defaults
+import strata_capacity
 import strata_limits
 import strata_faithful
 import strata_faults
@@ -169,6 +170,7 @@ def serve(port):
     strata_faithful.patch_moto()
     strata_defaults.patch_moto()
     strata_limits.patch_moto()
+    strata_capacity.patch_moto()
     backend = DomainDispatcherApplication(create_backend_app)
     app = strata_control.ControlEndpoints(
         strata_faults.FaultInjector(CborFront(strata_validate.Validator(strata_faithful.FaithfulAws(backend)), CloudWatchModel()))

@@ -237,6 +237,17 @@ impl Emulator {
         self.control("limits", Some(limits))
     }
 
+    /// Configures LCU capacity reservations (see strata_capacity.py), e.g. `{"reserved_lcu_quota": 5000}`; the
+    /// answer holds the settings and every reservation by ALB ARN.
+    pub fn set_capacity(&self, settings: Value) -> Value {
+        self.control("capacity", Some(settings))
+    }
+
+    /// The LCU capacity reservations, by ALB ARN, and the settings.
+    pub fn capacity(&self) -> Value {
+        self.control("capacity", None)
+    }
+
     /// Faults injected so far: `{"injected": {kind: count}, "calls": n, ...}`.
     pub fn faults(&self) -> Value {
         self.control("faults", None)

@@ -13,7 +13,7 @@ use strata_core::events::{ScaleCommand, arn_account, decode_scale};
 use strata_core::fleets::for_each_fleet;
 use strata_core::observe::discover_fleets;
 use strata_core::plan::scale::ScaleTrigger;
-use strata_core::scale::{ScaleReport, ScalerSettings, scale};
+use strata_core::scale::{ScaleReport, ScaleRequest, ScalerSettings, scale};
 use strata_core::settings::Settings;
 use tracing::info;
 
@@ -37,13 +37,16 @@ pub async fn handle(
             info!(reason, "event ignored");
             return Ok(Answer::Ignored { ignored: reason });
         }
-        ScaleCommand::Scale { fleet, trigger, transition_id } => vec![(fleet, (trigger, transition_id))],
+        ScaleCommand::Scale { fleet, trigger, transition_id, hot_shard } => {
+            vec![(fleet, (trigger, transition_id, hot_shard))]
+        }
         ScaleCommand::TidyAll => {
-            discover_fleets(aws).await?.into_iter().map(|f| (f, (ScaleTrigger::Tidy, None))).collect()
+            discover_fleets(aws).await?.into_iter().map(|f| (f, (ScaleTrigger::Tidy, None, None))).collect()
         }
     };
-    let reports = for_each_fleet("alb-scaler", targets, |fleet, (trigger, transition_id)| async move {
-        let report = Box::pin(scale(aws, &fleet, trigger, transition_id.as_deref(), now, settings)).await?;
+    let reports = for_each_fleet("alb-scaler", targets, |fleet, (trigger, transition_id, hot_shard)| async move {
+        let request = ScaleRequest { trigger, trigger_id: transition_id.as_deref(), hot_shard, now };
+        let report = Box::pin(scale(aws, &fleet, request, settings)).await?;
         info!(fleet = %fleet, steps = report.plan.steps.len(), "scaled");
         Ok(report)
     })

@@ -295,6 +295,8 @@ pub enum ScaleCommand {
         fleet: FleetName,
         trigger: crate::plan::scale::ScaleTrigger,
         transition_id: Option<String>,
+        /// The shard whose requests-high alarm fired (the one a capacity reservation relieves).
+        hot_shard: Option<ShardIndex>,
     },
     /// A schedule: finish drains and half-built shards of every fleet in the region.
     TidyAll,
@@ -333,10 +335,15 @@ pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Resul
             StrataAlarm::RequestsHigh { .. } | StrataAlarm::TargetsFull { .. } => ScaleTrigger::Out,
             StrataAlarm::RequestsLow { .. } => ScaleTrigger::In,
         };
+        let hot_shard = match &strata {
+            StrataAlarm::RequestsHigh { shard, .. } => Some(*shard),
+            _ => None,
+        };
         return Ok(ScaleCommand::Scale {
             fleet: strata.fleet().clone(),
             trigger,
             transition_id: Some(alarm.transition_id()),
+            hot_shard,
         });
     }
     if let Some(reason) = other_account(event_account(event), account) {
@@ -348,7 +355,7 @@ pub fn decode_scale(event: &Value, region: &str, account: Option<&str>) -> Resul
     match event.get("fleet") {
         Some(Value::String(name)) => {
             let fleet = FleetName::parse(name).map_err(|e| invalid("fleet", e))?;
-            Ok(ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Tidy, transition_id: None })
+            Ok(ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Tidy, transition_id: None, hot_shard: None })
         }
         _ => Err(StrataError::InvalidEvent("neither a CloudWatch alarm, a schedule, nor a {\"fleet\"} call".into())),
     }

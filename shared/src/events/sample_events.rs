@@ -13,8 +13,9 @@ fn every_alarm_shape_in_events_decodes_to_the_same_scale_out() {
     let mut ids = Vec::new();
     for path in ["alb-scaler/alarm-action.json", "alb-scaler/alarm-eventbridge.json", "alb-scaler/alarm-sns.json"] {
         match decode_scale(&sample(path), "us-east-1", Some("123456789012")).unwrap() {
-            ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Out, transition_id } => {
+            ScaleCommand::Scale { fleet, trigger: ScaleTrigger::Out, transition_id, hot_shard } => {
                 assert_eq!(fleet.as_str(), "web", "{path}");
+                assert_eq!(hot_shard.map(ShardIndex::get), Some(0), "{path}: the alarm names shard 0");
                 ids.push(transition_id.unwrap());
             }
             other => panic!("{path}: {other:?}"),

@@ -36,6 +36,8 @@ pub const TAG_DELETING: &str = "strata:deleting";
 /// Set (to an RFC 3339 time) on a fleet's ALBs by `strata pause`, removed only by `strata resume`: not a policy
 /// tag, so an Update of the stack leaves it.
 pub const TAG_PAUSED: &str = "strata:paused";
+/// Set (to the LCUs reserved) on a hot shard's ALB by the scaler's capacity reservation, removed by its reset.
+pub const TAG_RESERVED_LCU: &str = "strata:reserved-lcu";
 
 /// Upper bound of ELBv2 names (ALB and target group).
 const ELB_NAME_MAX: usize = 32;

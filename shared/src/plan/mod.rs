@@ -7,6 +7,7 @@ pub mod health_checks;
 pub mod provision;
 pub mod records;
 pub mod removal;
+pub mod reservation;
 pub mod scale;
 pub mod shard;
 pub mod steps;

@@ -221,6 +221,18 @@ pub struct Limits {
     #[garde(range(min = 1, max = 90))]
     #[schemars(extend("x-rule" = "below `ScaleOutPercent`"))]
     pub scale_in_percent: u8,
+    /// LCUs to reserve on the hot shard while a new one is built (off when left out). Reserved LCUs are billed.
+    ///
+    /// On a requests-high alarm that adds a shard, the alb-scaler first raises the hot shard's LCU capacity
+    /// reservation to this (ModifyCapacityReservation: one call, before the shard is built), and gives it back
+    /// once the new shard carries the weight the rebalancer plans for it, within AWS's daily decreases. A refused
+    /// reservation (the Region's reserved-LCU quota is 0 until raised) is logged and counted, and never delays
+    /// the shard. See docs/operations.md for the cost.
+    #[serde_as(as = "Option<cfn::Scalar>")]
+    #[serde(default)]
+    #[garde(inner(range(min = 1, max = 15_000)))]
+    #[schemars(range(min = 1, max = 15_000))]
+    pub scale_out_reserved_capacity_units: Option<u32>,
 }
 
 impl Default for Limits {
@@ -232,6 +244,7 @@ impl Default for Limits {
             min_shards: 1,
             scale_out_percent: 80,
             scale_in_percent: 30,
+            scale_out_reserved_capacity_units: None,
         }
     }
 }

@@ -92,7 +92,9 @@ fn tighten_numbers_as_text(node: &mut Value) {
         .map(str::to_owned)
         .collect();
     let range = map.get("minimum").and_then(Value::as_u64).zip(map.get("maximum").and_then(Value::as_u64));
-    if let (true, Some((min, max))) = (types == ["integer", "string"], range) {
+    let number_or_text =
+        types.len() >= 2 && types[..2] == ["integer", "string"] && types[2..].iter().all(|t| t == "null");
+    if let (true, Some((min, max))) = (number_or_text, range) {
         map.insert("pattern".into(), json!(integer_pattern(min, max)));
     }
     if types == ["array", "string"] {

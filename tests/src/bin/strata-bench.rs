@@ -321,11 +321,50 @@ fn critical_path() {
     println!();
 }
 
-/// `strata-bench [critical-path | calls | peer | day]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
+/// Issue 17: with `Limits.ScaleOutReservedCapacityUnits`, how soon the hot shard's reservation is requested
+/// after the alarm's delivery, beside the time to the new shard's weighted record (the same waves as above).
+fn reservation_path() {
+    println!("## Relief in one call: the capacity reservation on the scale-out path\n");
+    let emulator = Emulator::start();
+    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
+    let created = provision(&emulator, &fixture, "create", |p| {
+        p["Limits"] = json!({"ScaleOutReservedCapacityUnits": "500"});
+    });
+    assert_eq!(created.status(), CfnStatus::Success, "{created}");
+    emulator.set_capacity(json!({"reserved_lcu_quota": 5000}));
+    emulator.set_faults_kinds(1.0, 1, &["slow"]);
+    let before = emulator.calls_timed().len();
+    let run = run_binary(
+        &release("alb-scaler"),
+        "alb-scaler",
+        &emulator.env(REGION),
+        &[event("alb-scaler/alarm-action.json")],
+        Duration::from_secs(120),
+    );
+    run.outcomes[0].response();
+    emulator.set_faults(0.0, 0);
+    let calls: Vec<(String, f64, f64)> = emulator.calls_timed()[before..].to_vec();
+    let reserve = calls.iter().position(|c| c.0.ends_with(":ModifyCapacityReservation")).expect("a reservation");
+    let record = calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
+    println!(
+        "| | AWS calls | sequential waves (0.3 s each) |\n|---|---|---|\n| alarm -> reservation requested | {} | {} |\n| alarm -> new shard's weighted record | {} | {} |\n",
+        reserve + 1,
+        waves(&calls[..=reserve]).len(),
+        record + 1,
+        waves(&calls[..=record]).len()
+    );
+    println!(
+        "After the record: ALB provisioning (minutes on AWS), then the rebalancer's ramp; the reservation itself takes \
+         minutes to hours to be provisioned by AWS.\n"
+    );
+}
+
+/// `strata-bench [critical-path | reservation | calls | peer | day]`: every table, or one alone (STRATA_BIN_DIR may point at a debug build
 /// for those: waves and call counts do not depend on the profile).
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("critical-path") => return critical_path(),
+        Some("reservation") => return reservation_path(),
         Some("calls") => return call_count_table(),
         Some("day") => return day(),
         Some("peer") => return like_for_like(),
@@ -339,6 +378,7 @@ fn main() {
     drop(emulator);
     call_count_table();
     critical_path();
+    reservation_path();
     like_for_like();
     day();
 }

@@ -12,6 +12,7 @@ fn limits() -> Limits {
         min_shards: 1,
         scale_out_percent: 80,
         scale_in_percent: 30,
+        scale_out_reserved_capacity_units: None,
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) fn policy(max_shards: u8, min_shards: u8) -> FleetPolicy {
             min_shards,
             scale_out_percent: 80,
             scale_in_percent: 30,
+            scale_out_reserved_capacity_units: None,
         },
         rebalancing: Rebalancing { max_step: 32, hysteresis_percent: 5, initial_weight: 8 },
         deregistration_delay_seconds: 30,
