@@ -98,6 +98,13 @@ async fn scale_out_clones_an_alb_with_more_than_20_attributes_and_tuned_values()
         ("idle_timeout.timeout_seconds", "120"),
         ("routing.http.xff_header_processing.mode", "preserve"),
         ("deletion_protection.enabled", "true"),
+        // Issue 17: a new shard logs where the others do.
+        ("access_logs.s3.enabled", "true"),
+        ("access_logs.s3.bucket", "web-alb-logs"),
+        ("access_logs.s3.prefix", "access"),
+        ("connection_logs.s3.enabled", "true"),
+        ("connection_logs.s3.bucket", "web-alb-logs"),
+        ("connection_logs.s3.prefix", "connections"),
     ];
     let attrs = tuned.iter().map(|(k, v)| LoadBalancerAttribute::builder().key(*k).value(*v).build());
     let tune =
@@ -117,6 +124,9 @@ async fn scale_out_clones_an_alb_with_more_than_20_attributes_and_tuned_values()
     assert_eq!(value("idle_timeout.timeout_seconds").as_deref(), Some("120"), "tuned values are cloned");
     assert_eq!(value("routing.http.xff_header_processing.mode").as_deref(), Some("preserve"));
     assert_eq!(value("routing.http.drop_invalid_header_fields.enabled").as_deref(), Some("true"));
+    for (key, tuned) in tuned.iter().filter(|(k, _)| k.starts_with("access_logs") || k.starts_with("connection_logs")) {
+        assert_eq!(value(key).as_deref(), Some(*tuned), "{key}: access and connection logs are cloned");
+    }
     assert_eq!(
         value("deletion_protection.enabled").as_deref(),
         Some("false"),
