@@ -11,7 +11,7 @@ use strata_core::names::{FleetName, TAG_PAUSED};
 use strata_core::observe::{Depth, FleetQuery, observe};
 use strata_core::plan::scale::format_rfc3339;
 
-use crate::report::clients;
+use crate::report::{clients, regions_of};
 
 /// ELBv2 AddTags and RemoveTags take at most 20 resources a call.
 const TAG_BATCH: usize = 20;
@@ -28,10 +28,8 @@ pub struct PauseReport {
 /// Pauses (`pause`) or resumes the fleet in each region; a region where the fleet has no ALB is an error, and
 /// nothing is changed in any region after it.
 pub async fn run(fleet: &FleetName, regions: &[String], pause: bool) -> Result<Vec<PauseReport>, String> {
-    let regions: Vec<Option<&str>> =
-        if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.as_str())).collect() };
     let mut reports = Vec::new();
-    for region in regions {
+    for region in regions_of(regions) {
         let aws = clients(region).await?;
         reports.push(set(&aws, fleet, pause).await?);
     }

@@ -51,11 +51,14 @@ pub(crate) async fn clients(region: Option<&str>) -> Result<AwsClients, String> 
     AwsClients::from_config(&loader.load().await).map_err(|e| e.to_string())
 }
 
+/// The regions asked for (`--region`, repeatable), or the environment's own (`None`).
+pub(crate) fn regions_of(regions: &[String]) -> Vec<Option<&str>> {
+    if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.as_str())).collect() }
+}
+
 pub async fn run(fleet: &FleetName, regions: &[String], with_plan: bool) -> Result<Vec<RegionReport>, String> {
-    let regions: Vec<Option<&str>> =
-        if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.as_str())).collect() };
     let mut reports = Vec::new();
-    for region in regions {
+    for region in regions_of(regions) {
         let aws = clients(region).await?;
         let depth =
             Depth { configuration: with_plan, target_health: true, load: true, quota: with_plan, ..Depth::default() };

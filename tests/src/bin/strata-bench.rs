@@ -281,14 +281,18 @@ fn waves(calls: &[(String, f64, f64)]) -> Vec<Vec<String>> {
     out
 }
 
-fn critical_path() {
-    println!("## Scale-out critical path (alarm -> the new shard's weighted record)\n");
+/// The calls of one scale-out of a fleet created with `customize`, every emulator answer delayed by 0.3 s so
+/// that calls made side by side overlap visibly and the waves are the sequential round trips (the emulator
+/// otherwise answers in about a millisecond).
+fn timed_scale_out(
+    customize: impl FnOnce(&mut serde_json::Value),
+    setup: impl FnOnce(&Emulator),
+) -> Vec<(String, f64, f64)> {
     let emulator = Emulator::start();
     let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    let created = provision(&emulator, &fixture, "create", |_| {});
+    let created = provision(&emulator, &fixture, "create", customize);
     assert_eq!(created.status(), CfnStatus::Success, "{created}");
-    // Every call answered after 0.3 s, so that calls made side by side overlap visibly and the waves are the
-    // sequential round trips (the emulator otherwise answers in about a millisecond).
+    setup(&emulator);
     emulator.set_faults_kinds(1.0, 1, &["slow"]);
     let before = emulator.calls_timed().len();
     let run = run_binary(
@@ -300,7 +304,12 @@ fn critical_path() {
     );
     run.outcomes[0].response();
     emulator.set_faults(0.0, 0);
-    let calls: Vec<(String, f64, f64)> = emulator.calls_timed()[before..].to_vec();
+    emulator.calls_timed()[before..].to_vec()
+}
+
+fn critical_path() {
+    println!("## Scale-out critical path (alarm -> the new shard's weighted record)\n");
+    let calls = timed_scale_out(|_| {}, |_| {});
     let record_write =
         calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
     let waves = waves(&calls[..=record_write]);
@@ -325,25 +334,12 @@ fn critical_path() {
 /// after the alarm's delivery, beside the time to the new shard's weighted record (the same waves as above).
 fn reservation_path() {
     println!("## Relief in one call: the capacity reservation on the scale-out path\n");
-    let emulator = Emulator::start();
-    let fixture = emulator.seed(REGION, json!([{"name": "web-a", "size": 2}, {"name": "web-b", "size": 1}]));
-    let created = provision(&emulator, &fixture, "create", |p| {
-        p["Limits"] = json!({"ScaleOutReservedCapacityUnits": "500"});
-    });
-    assert_eq!(created.status(), CfnStatus::Success, "{created}");
-    emulator.set_capacity(json!({"reserved_lcu_quota": 5000}));
-    emulator.set_faults_kinds(1.0, 1, &["slow"]);
-    let before = emulator.calls_timed().len();
-    let run = run_binary(
-        &release("alb-scaler"),
-        "alb-scaler",
-        &emulator.env(REGION),
-        &[event("alb-scaler/alarm-action.json")],
-        Duration::from_secs(120),
+    let calls = timed_scale_out(
+        |p| p["Limits"] = json!({"ScaleOutReservedCapacityUnits": "500"}),
+        |emulator| {
+            emulator.set_capacity(json!({"reserved_lcu_quota": 5000}));
+        },
     );
-    run.outcomes[0].response();
-    emulator.set_faults(0.0, 0);
-    let calls: Vec<(String, f64, f64)> = emulator.calls_timed()[before..].to_vec();
     let reserve = calls.iter().position(|c| c.0.ends_with(":ModifyCapacityReservation")).expect("a reservation");
     let record = calls.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
     println!(
