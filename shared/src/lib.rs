@@ -20,6 +20,7 @@ pub mod policy;
 pub mod provision;
 pub mod rebalance;
 pub mod register;
+pub mod relief;
 pub mod reservation;
 pub mod scale;
 pub mod settings;

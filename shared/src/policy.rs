@@ -124,8 +124,9 @@ const USER_TAG_KEY: &str = "tag-key";
 /// ELBv2 allows 50 tags per resource.
 const ELB_TAGS_MAX: usize = 50;
 /// Tags Strata may add to a shard's ALB over its life, beyond what it is made with: `strata:trigger`,
-/// `strata:drain-trigger`, `strata:state`, `strata:draining-since`, `strata:deleting`, `strata:paused`.
-const LATER_MARKS: usize = 6;
+/// `strata:drain-trigger`, `strata:state`, `strata:draining-since`, `strata:deleting`, `strata:paused`,
+/// `strata:reserved-lcu`.
+const LATER_MARKS: usize = 7;
 
 /// Refuses a spec whose shards' ALBs would need more tags than ELBv2 allows: Strata's marks (5), the policy,
 /// the user's tags, and the marks added later.

@@ -1,53 +1,85 @@
-//! LCU capacity reservations (ELBv2 ModifyCapacityReservation / DescribeCapacityReservation): relief for a hot
-//! shard in one call while a new shard is built, and the reset once the new shard carries its share. What to
-//! reserve and when to reset is decided in `plan::reservation`.
+//! LCU capacity reservations (ELBv2 DescribeCapacityReservation / ModifyCapacityReservation) and their mark.
+//! What to reserve and when to give it back is decided in `plan::reservation`.
+
+use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
-use elbv2::types::{MinimumLoadBalancerCapacity, Tag};
+use elbv2::types::{CapacityReservationStateEnum, MinimumLoadBalancerCapacity, Tag};
 
-use crate::error::{Result, aws_error};
+use crate::error::{Result, StrataError, aws_error};
 use crate::names::TAG_RESERVED_LCU;
+use crate::plan::reservation::{Mark, ReservationState};
 
-/// Raises `arn`'s reserved minimum to `units` LCUs.
-pub async fn reserve(client: &elbv2::Client, arn: &str, units: u32) -> Result<()> {
-    let minimum = MinimumLoadBalancerCapacity::builder().capacity_units(units as i32).build();
-    client
-        .modify_capacity_reservation()
-        .load_balancer_arn(arn)
-        .minimum_load_balancer_capacity(minimum)
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))?;
-    Ok(())
+/// A relief call waits at most this long (retries included): a slow or throttled reservation must not hold up
+/// the shard being built.
+const RELIEF_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn bounded<T>(operation: &'static str, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(RELIEF_TIMEOUT, call).await.unwrap_or_else(|_| {
+        Err(StrataError::Aws { service: "elbv2", operation, message: format!("no answer within {RELIEF_TIMEOUT:?}") })
+    })
 }
 
-/// Marks `arn` as holding a reservation Strata made (`strata:reserved-lcu=<units>`), so a later pass resets it.
-pub async fn mark_reserved(client: &elbv2::Client, arn: &str, units: u32) -> Result<()> {
-    let tag = Tag::builder().key(TAG_RESERVED_LCU).value(units.to_string()).build();
-    client.add_tags().resource_arns(arn).tags(tag).send().await.map_err(|e| aws_error("elbv2", "AddTags", e))?;
-    Ok(())
+pub async fn describe(client: &elbv2::Client, arn: &str) -> Result<ReservationState> {
+    let call = async {
+        client
+            .describe_capacity_reservation()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "DescribeCapacityReservation", e))
+    };
+    let answer = bounded("DescribeCapacityReservation", call).await?;
+    let pending = answer
+        .capacity_reservation_state()
+        .iter()
+        .any(|z| z.state().and_then(|s| s.code()) == Some(&CapacityReservationStateEnum::Pending));
+    Ok(ReservationState {
+        minimum: answer.minimum_load_balancer_capacity().and_then(|m| m.capacity_units()).map(|u| u.max(0) as u32),
+        pending,
+        decreases_remaining: answer.decrease_requests_remaining(),
+    })
 }
 
-/// How many decreases AWS still allows on `arn`'s reservation today.
-pub async fn decreases_remaining(client: &elbv2::Client, arn: &str) -> Result<i32> {
-    let answer = client
-        .describe_capacity_reservation()
-        .load_balancer_arn(arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "DescribeCapacityReservation", e))?;
-    Ok(answer.decrease_requests_remaining().unwrap_or(0))
+/// Sets `arn`'s reserved minimum to `units` LCUs.
+pub async fn set_minimum(client: &elbv2::Client, arn: &str, units: u32) -> Result<()> {
+    let minimum =
+        MinimumLoadBalancerCapacity::builder().capacity_units(i32::try_from(units).unwrap_or(i32::MAX)).build();
+    let call = async {
+        client
+            .modify_capacity_reservation()
+            .load_balancer_arn(arn)
+            .minimum_load_balancer_capacity(minimum)
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))
+    };
+    bounded("ModifyCapacityReservation", call).await.map(drop)
 }
 
-/// Gives the reservation back (a decrease: it spends one of the day's) and removes the mark.
+/// Removes `arn`'s reservation (a decrease: it spends one of the day's).
 pub async fn reset(client: &elbv2::Client, arn: &str) -> Result<()> {
-    client
-        .modify_capacity_reservation()
-        .load_balancer_arn(arn)
-        .reset_capacity_reservation(true)
-        .send()
-        .await
-        .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))?;
+    let call = async {
+        client
+            .modify_capacity_reservation()
+            .load_balancer_arn(arn)
+            .reset_capacity_reservation(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))
+    };
+    bounded("ModifyCapacityReservation", call).await.map(drop)
+}
+
+pub async fn mark(client: &elbv2::Client, arn: &str, mark: Mark) -> Result<()> {
+    let tag = Tag::builder().key(TAG_RESERVED_LCU).value(mark.to_tag_value()).build();
+    let call = async {
+        client.add_tags().resource_arns(arn).tags(tag).send().await.map_err(|e| aws_error("elbv2", "AddTags", e))
+    };
+    bounded("AddTags", call).await.map(drop)
+}
+
+pub async fn unmark(client: &elbv2::Client, arn: &str) -> Result<()> {
     client
         .remove_tags()
         .resource_arns(arn)

@@ -16,14 +16,12 @@ use crate::names::{FleetName, ShardIndex, TAG_RESERVED_LCU};
 use crate::observe::{Depth, FleetQuery, delete_started, ensure_configuration, observe, read_target_health};
 use crate::plan::records::as_record_set;
 use crate::plan::removal::{duplicates_of, removal_of, removal_of_made};
-use crate::plan::reservation::{may_reset, reservation_for, reservations_to_reset};
+use crate::plan::reservation::reservation_for;
 use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_scale};
 use crate::plan::shard::{completion_plan, shard_plan};
 use crate::plan::steps::{Drain, clone_config, drain_of, mark_drained, mark_removed, put_shard, served_as};
-use crate::plan::weights::plan_weights;
 use crate::policy::FleetPolicy;
-use crate::rebalance::capacities;
-use crate::reservation;
+use crate::relief;
 use crate::shard::{ensure_shard_listeners, ensure_shard_resources, listeners_of};
 use crate::teardown::{InUse, Remover, remove};
 use crate::telemetry::Metrics;
@@ -120,8 +118,9 @@ pub async fn scale(
     if limited {
         warn!(fleet = %fleet, "scale-out refused: shard limit reached");
     }
-    if !settings.dry_run {
-        give_back_reservations(aws, &observed, &policy, &mut metrics).await;
+    // Give-backs only on the schedule's passes: never on an alarm's critical path.
+    if !settings.dry_run && trigger == ScaleTrigger::Tidy {
+        relief::give_back_ready(aws, &observed, &policy, now, &mut metrics).await;
     }
     if settings.dry_run || plan.steps.is_empty() {
         metrics.emit();
@@ -139,21 +138,11 @@ pub async fn scale(
             ScaleStep::Drain { .. } | ScaleStep::Remove { .. } => {}
         }
     }
-    // Relief for the hot shard in one call, before anything is built; a refusal never delays the shard.
-    let reserved = match reservation_for(&observed, &policy, &plan, hot_shard) {
-        Some((arn, units)) => reserve_relief(aws, fleet, &arn, units, &mut metrics).await,
-        None => None,
-    };
-    let mark = async {
-        if let Some((arn, units)) = &reserved
-            && let Err(err) = reservation::mark_reserved(&aws.elbv2, arn, *units).await
-        {
-            warn!(fleet = %fleet, error = %err, "the reservation's mark was not written: reset it by hand later");
-        }
-        Ok(())
-    };
-    let duplicates = duplicates_of(&observed);
-    futures::try_join!(remove(aws, fleet, &duplicates, remover(&observed), InUse::LeaveForNextPass), mark)?;
+    // Relief for the hot shard before anything is built; a refusal never stops the shard.
+    if let Some(relief) = reservation_for(&observed, &policy, &plan, hot_shard) {
+        relief::reserve(aws, &observed, relief, now, &mut metrics).await;
+    }
+    remove(aws, fleet, &duplicates_of(&observed), remover(&observed), InUse::LeaveForNextPass).await?;
     // The fleet after the steps, from their answers rather than read back (a second observation would cost three
     // sequential round trips on the scale-out critical path). Health is left unknown, as a fresh read would be.
     let mut after = observed.clone();
@@ -265,57 +254,4 @@ async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy,
 /// made before owners were written.
 fn remover(observed: &ObservedFleet) -> Remover<'_> {
     Remover { owner: observed.owner.as_ref(), take_unclaimed: true }
-}
-
-/// Raises the hot shard's reserved LCUs; a refusal (no reserved-LCU quota, a change pending, no capacity) is
-/// logged and counted (`CapacityReservationFailed`), never returned.
-async fn reserve_relief(
-    aws: &AwsClients,
-    fleet: &FleetName,
-    arn: &str,
-    units: u32,
-    metrics: &mut Metrics,
-) -> Option<(String, u32)> {
-    match reservation::reserve(&aws.elbv2, arn, units).await {
-        Ok(()) => {
-            info!(fleet = %fleet, load_balancer = arn, units, "capacity reserved on the hot shard");
-            metrics.count("CapacityReserved", 1);
-            Some((arn.to_owned(), units))
-        }
-        Err(err) => {
-            warn!(fleet = %fleet, load_balancer = arn, error = %err, "capacity reservation refused: the shard is built anyway");
-            metrics.count("CapacityReservationFailed", 1);
-            None
-        }
-    }
-}
-
-/// Gives back the reservations Strata made once no shard ramps up any more, within AWS's daily decreases.
-/// Failures are logged and counted (`CapacityResetFailed`): the next pass tries again.
-async fn give_back_reservations(
-    aws: &AwsClients,
-    observed: &ObservedFleet,
-    policy: &FleetPolicy,
-    metrics: &mut Metrics,
-) {
-    let ramping = plan_weights(&capacities(observed), &policy.rebalancing).changes.iter().any(|c| Some(c.to) > c.from);
-    for (index, arn, hot) in reservations_to_reset(observed, ramping) {
-        let outcome = async {
-            let left = reservation::decreases_remaining(&aws.elbv2, &arn).await?;
-            match may_reset(left, hot) {
-                Ok(()) => reservation::reset(&aws.elbv2, &arn).await.map(|()| true),
-                Err(why) => {
-                    info!(fleet = %observed.fleet, shard = %index, why, "capacity reservation kept");
-                    Ok(false)
-                }
-            }
-        };
-        match outcome.await {
-            Ok(reset) => metrics.count("CapacityReservationReset", u64::from(reset)),
-            Err(err) => {
-                warn!(fleet = %observed.fleet, shard = %index, error = %err, "capacity reservation not reset: the next pass tries again");
-                metrics.count("CapacityResetFailed", 1);
-            }
-        }
-    }
 }

@@ -280,7 +280,7 @@ fn bad_specs_are_refused_by_the_schema_and_by_the_parser() {
     for max in [json!(250), json!("250")] {
         let mut props = valid_properties();
         props["Limits"] = json!({"MaxShards": max});
-        cases.push(("MaxShards 250 (over the 200 shards a fleet may have)", props));
+        cases.push(("MaxShards 250 (over the 100 shards a fleet may have)", props));
     }
     let mut public = valid_properties();
     public["Scheme"] = json!("public");

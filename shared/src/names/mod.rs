@@ -124,8 +124,8 @@ impl TryFrom<u8> for ShardIndex {
 }
 
 impl ShardIndex {
-    /// `MaxShards` at most 200: the shard names `s0` … `s199` (`<fleet>-s199-tg` is 28 characters at most).
-    pub const MAX: u8 = 199;
+    /// `MaxShards` at most 100: the shard names `s0` … `s99`.
+    pub const MAX: u8 = 99;
 
     pub fn new(index: u8) -> Option<Self> {
         (index <= Self::MAX).then_some(Self(index))

@@ -26,7 +26,10 @@ pub fn domain(name: &str, _: &()) -> garde::Result {
 /// What JSON Schema cannot say: one field against another, and no id twice in a list.
 /// The characters AWS allows in a tag key or value (ELBv2, CloudWatch and Route 53 alike).
 pub fn tag_text(value: &str, _: &()) -> garde::Result {
-    match value.chars().find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c))) {
+    match value
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(*c)))
+    {
         Some(c) => Err(garde::Error::new(format!("{c:?} is not allowed in a tag (letters, digits, spaces, _.:/=+-@)"))),
         None => Ok(()),
     }

@@ -25,8 +25,9 @@ pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 pub const ALB_QUOTA_PER_REGION: u8 = 50;
 /// Most user tags: Route 53 allows 10 tags per health check, and Strata's own marks on one take 5.
 pub const MAX_USER_TAGS: usize = 5;
-/// Most shards of a fleet in a region (`MaxShards`): what a raised quota may allow (shard names `s0` … `s199`).
-pub const MAX_SHARDS: u8 = 200;
+/// Most shards of a fleet in a region (`MaxShards`): what a raised ALB quota may allow, within Route 53's 100
+/// weighted records per name and type (shard names `s0` … `s99`).
+pub const MAX_SHARDS: u8 = 100;
 
 /// The properties of a `Custom::StrataFleet` CloudFormation resource, as Strata's provisioner accepts them.
 #[serde_as]
@@ -248,11 +249,11 @@ pub struct FleetSpec {
     /// A list of `{Key, Value}`, as CloudFormation writes tags; at most 5, because Route 53 allows 10 tags per
     /// health check and Strata's own marks take 5. Keys are unique, and neither `aws:…` (AWS's) nor `strata:…`
     /// (Strata's own). The shards the alb-scaler adds, and their alarms and health checks, carry them too. An Update
-    /// adds new and changed tags to existing ALBs and target groups; listeners, alarms and health checks carry
-    /// the tags they were made with, and a tag taken out of the list stays where it is (remove it by hand).
+    /// adds new and changed tags to existing ALBs and target groups (in place); existing listeners, alarms and
+    /// health checks keep the tags they were made with, and a tag taken out of the list stays where it is
+    /// (remove it by hand). Route 53's 10 tags leave no room for a `Name` tag on health checks with 5 of yours.
     #[serde(default)]
     #[garde(length(max = MAX_USER_TAGS), dive)]
-    #[schemars(extend("x-on-update" = "new-shards-only"))]
     pub tags: Vec<UserTag>,
 }
 

@@ -85,6 +85,12 @@ fn allowed(p: &Value) -> String {
             parts.push(format!("{} to {}", bound("minimum"), bound("maximum")));
         }
         "boolean" => parts.push("`true`, `false`".to_owned()),
+        "list" if p.pointer("/items/properties").is_some() => {
+            let names: Vec<&str> =
+                p.get("items").and_then(properties).into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+            let most = p.get("maxItems").and_then(Value::as_u64).map(|n| format!(", at most {n}")).unwrap_or_default();
+            parts.push(format!("a list of `{{ {} }}`{most}", names.join(", ")));
+        }
         "list" => {
             let pattern = p.pointer("/items/pattern").and_then(Value::as_str);
             let what = match pattern.and_then(|s| s.strip_prefix('^')).map(|s| s.trim_end_matches('.')) {
