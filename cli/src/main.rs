@@ -107,15 +107,14 @@ async fn pause(args: &Args, on: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match strata_cli::pause::run(&fleet, &args.regions, on).await {
-        Ok(reports) => {
-            match args.output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&reports).expect("reports serialize")),
-                Output::Table => print!("{}", strata_cli::pause::render(&reports)),
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
+    let (reports, failed) = strata_cli::pause::run(&fleet, &args.regions, on).await;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&reports).expect("reports serialize")),
+        Output::Table => print!("{}", strata_cli::pause::render(&reports)),
+    }
+    match failed {
+        None => ExitCode::SUCCESS,
+        Some(err) => {
             eprintln!("strata: {err}");
             ExitCode::FAILURE
         }

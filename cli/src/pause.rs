@@ -25,15 +25,18 @@ pub struct PauseReport {
     pub paused: Option<Pause>,
 }
 
-/// Pauses (`pause`) or resumes the fleet in each region; a region where the fleet has no ALB is an error, and
-/// nothing is changed in any region after it.
-pub async fn run(fleet: &FleetName, regions: &[String], pause: bool) -> Result<Vec<PauseReport>, String> {
+/// Pauses (`pause`) or resumes the fleet in each region, in order. A region where the fleet has no ALB, or a
+/// failed call, stops there: the reports of the regions already done, and the error.
+pub async fn run(fleet: &FleetName, regions: &[String], pause: bool) -> (Vec<PauseReport>, Option<String>) {
     let mut reports = Vec::new();
     for region in regions_of(regions) {
-        let aws = clients(region).await?;
-        reports.push(set(&aws, fleet, pause).await?);
+        let done = async { set(&clients(region).await?, fleet, pause).await };
+        match done.await {
+            Ok(report) => reports.push(report),
+            Err(err) => return (reports, Some(err)),
+        }
     }
-    Ok(reports)
+    (reports, None)
 }
 
 async fn set(aws: &AwsClients, fleet: &FleetName, pause: bool) -> Result<PauseReport, String> {

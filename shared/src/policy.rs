@@ -157,7 +157,9 @@ pub fn user_tags_of(alb_tags: &Tags) -> Tags {
         .iter()
         .filter_map(|(k, v)| k.strip_prefix(TAG_POLICY_PREFIX).map(|k| (k.to_owned(), v.clone())))
         .collect();
-    user_tag_keys(&policy).into_iter().filter_map(|k| alb_tags.get(&k).map(|v| (k, v.clone()))).collect()
+    let users =
+        |k: &String| !k.to_ascii_lowercase().starts_with("aws:") && !k.to_ascii_lowercase().starts_with("strata:");
+    user_tag_keys(&policy).into_iter().filter(users).filter_map(|k| alb_tags.get(&k).map(|v| (k, v.clone()))).collect()
 }
 
 /// Where the fleet's records live, from (prefix-stripped) policy tags.
