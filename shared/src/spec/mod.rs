@@ -272,7 +272,7 @@ pub struct AsgSelector {
 
 impl FleetSpec {
     /// The user's tags, by key.
-    pub fn user_tags(&self) -> crate::model::Tags {
+    pub fn user_tags(&self) -> crate::names::Tags {
         self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
     }
 
