@@ -43,31 +43,25 @@ pub async fn describe(client: &elbv2::Client, arn: &str) -> Result<ReservationSt
 
 /// Sets `arn`'s reserved minimum to `units` LCUs.
 pub async fn set_minimum(client: &elbv2::Client, arn: &str, units: u32) -> Result<()> {
-    let minimum =
-        MinimumLoadBalancerCapacity::builder().capacity_units(i32::try_from(units).unwrap_or(i32::MAX)).build();
-    let call = async {
-        client
-            .modify_capacity_reservation()
-            .load_balancer_arn(arn)
-            .minimum_load_balancer_capacity(minimum)
-            .send()
-            .await
-            .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))
-    };
-    bounded("ModifyCapacityReservation", call).await.map(drop)
+    modify(client, arn, Some(units)).await
 }
 
 /// Removes `arn`'s reservation (a decrease: it spends one of the day's).
 pub async fn reset(client: &elbv2::Client, arn: &str) -> Result<()> {
-    let call = async {
-        client
-            .modify_capacity_reservation()
-            .load_balancer_arn(arn)
-            .reset_capacity_reservation(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e))
+    modify(client, arn, None).await
+}
+
+/// ModifyCapacityReservation takes exactly one of a minimum and a reset.
+async fn modify(client: &elbv2::Client, arn: &str, units: Option<u32>) -> Result<()> {
+    let request = client.modify_capacity_reservation().load_balancer_arn(arn);
+    let request = match units {
+        Some(units) => {
+            let units = i32::try_from(units).unwrap_or(i32::MAX);
+            request.minimum_load_balancer_capacity(MinimumLoadBalancerCapacity::builder().capacity_units(units).build())
+        }
+        None => request.reset_capacity_reservation(true),
     };
+    let call = async { request.send().await.map_err(|e| aws_error("elbv2", "ModifyCapacityReservation", e)) };
     bounded("ModifyCapacityReservation", call).await.map(drop)
 }
 

@@ -53,12 +53,14 @@ async fn observe_fleet(aws: &AwsClients, fleet: &FleetName, trigger: ScaleTrigge
     let out = trigger == ScaleTrigger::Out;
     let depth = Depth { listeners: true, template_configuration: out, quota: out, ..Depth::default() };
     let mut observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
-    // A reservation is given back once no shard ramps up any more: the rebalancer's plan says so from health.
-    let reserved = observed
-        .shards
-        .iter()
-        .filter_map(|s| s.load_balancer.as_ref())
-        .any(|lb| lb.tags.contains_key(TAG_RESERVED_LCU));
+    // A reservation is given back, on the schedule's passes only, once no shard ramps up any more: the
+    // rebalancer's plan says so from health. An alarm's pass never pays for that read.
+    let reserved = trigger == ScaleTrigger::Tidy
+        && observed
+            .shards
+            .iter()
+            .filter_map(|s| s.load_balancer.as_ref())
+            .any(|lb| lb.tags.contains_key(TAG_RESERVED_LCU));
     if trigger == ScaleTrigger::In || reserved || observed.shards.iter().any(|s| s.is_draining()) {
         read_target_health(aws, &mut observed).await?;
     }
