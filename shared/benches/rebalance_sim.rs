@@ -4,6 +4,7 @@
 //! Run: `cargo bench -p strata-core --bench rebalance_sim` (numbers go to docs/benchmarks.md).
 
 use strata_core::names::ShardIndex;
+use strata_core::plan::protection::Protection;
 use strata_core::plan::weights::{ShardCapacity, apply_plan, plan_weights};
 use strata_core::spec::Rebalancing;
 
@@ -46,6 +47,7 @@ fn main() {
             current: Some(255),
             healthy_targets: 0,
             draining: false,
+            protection: Protection::Matches,
         })
         .collect();
     let mut record_changes = 0;
@@ -61,6 +63,7 @@ fn main() {
                 current: Some(params.initial_weight),
                 healthy_targets: 0,
                 draining: false,
+                protection: Protection::Matches,
             });
         }
         for (i, s) in shards.iter_mut().enumerate() {

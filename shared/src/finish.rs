@@ -1,4 +1,5 @@
-//! Everything around the shards that follows from them: ASG attachments, health checks, alarms and records.
+//! Everything around the shards that follows from them: ASG attachments, health checks, alarms, the fleet's web
+//! ACL on every serving shard, and records.
 //! Shared by the provisioner (after Create/Update) and the alb-scaler (after a shard is added or removed).
 
 use aws_sdk_route53::types::ChangeAction;
@@ -18,6 +19,7 @@ use crate::plan::guard;
 use crate::plan::health_checks::health_check_plan;
 use crate::plan::records::record_plan;
 use crate::policy::FleetPolicy;
+use crate::protection::ensure_web_acls;
 
 /// What the finishing steps need beyond the observed fleet.
 pub struct FleetSettings<'a> {
@@ -36,7 +38,7 @@ pub struct FleetSettings<'a> {
     pub health_checks: Option<&'a [FleetHealthCheck]>,
 }
 
-/// Attachments, health checks and alarms (independent, concurrent), then the records in one batch.
+/// Attachments, health checks, alarms and web ACLs (independent, concurrent), then the records in one batch.
 pub async fn finish_fleet(
     aws: &AwsClients,
     settings: &FleetSettings<'_>,
@@ -46,9 +48,10 @@ pub async fn finish_fleet(
     Ok(attachments)
 }
 
-/// `finish_fleet` with `alongside` (a new shard's listeners) run side by side with the attachments, health checks
-/// and alarms; the records are written only after it succeeded and answered `true`, so no record points at a
-/// shard whose listeners failed. Returns whether the records were written.
+/// `finish_fleet` with `alongside` (a new shard's listeners) run side by side with the attachments, health checks,
+/// alarms and web ACLs; the records are written only after it succeeded and answered `true`, so no record points
+/// at a shard whose listeners failed, and only after the web ACLs, so no shard gets weight before it is as
+/// protected as the others. Returns whether the records were written.
 pub async fn finish_fleet_alongside(
     aws: &AwsClients,
     settings: &FleetSettings<'_>,
@@ -56,11 +59,12 @@ pub async fn finish_fleet_alongside(
     alongside: impl std::future::Future<Output = Result<bool>>,
 ) -> Result<(AttachmentPlan, bool)> {
     let attachments = plan_attachments(fleet, settings.policy.mode, settings.policy.limits.targets_per_shard);
-    let (_, health_checks, _, go_on) = futures::try_join!(
+    let (_, health_checks, _, go_on, protected) = futures::try_join!(
         apply_attachments(&aws.autoscaling, &attachments.changes),
         ensure_health_checks(aws, settings, fleet),
         ensure_alarms(aws, settings, fleet),
         alongside,
+        ensure_web_acls(aws, fleet),
     )?;
     let ids: Vec<(ShardIndex, String)> = health_checks.iter().map(|(index, id, _)| (*index, id.clone())).collect();
     // A new health check is tagged while the records that name it are written (its id is all they need). One
@@ -72,7 +76,7 @@ pub async fn finish_fleet_alongside(
         }));
     let records = async {
         match go_on {
-            true => write_records(aws, settings, fleet, &ids).await,
+            true => write_records(aws, settings, &protected, &ids).await,
             false => Ok(()),
         }
     };

@@ -17,6 +17,7 @@ pub mod names;
 pub mod observe;
 pub mod plan;
 pub mod policy;
+pub mod protection;
 pub mod provision;
 pub mod rebalance;
 pub mod register;

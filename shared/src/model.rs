@@ -44,6 +44,30 @@ pub struct LoadBalancer {
     pub tags: Tags,
     /// Filled only when the observation asks for configuration (cloning, provisioning).
     pub attributes: Tags,
+    /// Its AWS WAF web ACL, where the observation read it (GetWebACLForResource).
+    pub web_acl: WebAcl,
+}
+
+/// A load balancer's AWS WAF association, as far as Strata knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebAcl {
+    /// Not read, or the read failed.
+    #[default]
+    Unknown,
+    /// No web ACL protects it.
+    None,
+    /// This web ACL (its ARN) protects it.
+    Arn(String),
+}
+
+impl WebAcl {
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            Self::Arn(arn) => Some(arn),
+            Self::Unknown | Self::None => None,
+        }
+    }
 }
 
 impl LoadBalancer {

@@ -10,8 +10,9 @@ use crate::dns::change_owned_records;
 use crate::error::{Result, StrataError};
 use crate::model::{ObservedFleet, Pause};
 use crate::names::FleetName;
-use crate::observe::{Depth, FleetQuery, observe};
+use crate::observe::{Depth, FleetQuery, WebAclRead, observe};
 use crate::plan::guard;
+use crate::plan::protection::{Protection, ShardProtection, fleet_web_acl, protection_of, unmatched};
 use crate::plan::records::as_record_set;
 use crate::plan::weights::{ShardCapacity, WeightChange, WeightReason, plan_weights};
 use crate::policy::{FleetPolicy, dns_from_tags};
@@ -31,10 +32,14 @@ pub struct RebalanceReport {
     /// Set when the fleet is paused: then nothing was changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<Pause>,
+    /// Serving shards not protected as the fleet is (its AWS WAF web ACL): kept at weight 0, or not raised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub less_protected: Vec<ShardProtection>,
 }
 
 /// The planner's view of the fleet: one entry per weighted record of this region.
 pub fn capacities(fleet: &ObservedFleet) -> Vec<ShardCapacity> {
+    let web_acl = fleet_web_acl(fleet);
     let mut out: Vec<ShardCapacity> = fleet
         .records
         .iter()
@@ -46,6 +51,7 @@ pub fn capacities(fleet: &ObservedFleet) -> Vec<ShardCapacity> {
                 current: weight.and_then(|w| u8::try_from(w).ok()),
                 healthy_targets: shard.and_then(|s| s.health).map(|h| h.healthy).unwrap_or(0),
                 draining: shard.is_none_or(|s| !s.is_serving()),
+                protection: shard.map(|s| protection_of(s, web_acl)).unwrap_or(Protection::Matches),
             }
         })
         .collect();
@@ -76,7 +82,7 @@ pub fn imbalance(fleet: &ObservedFleet) -> Option<f64> {
 /// other reads stay batched (20 ARNs per DescribeTags, one GetMetricData for up to 500 shards, one
 /// ListResourceRecordSets walk). docs/benchmarks.md has the measured counts.
 pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Result<RebalanceReport> {
-    let depth = Depth { target_health: true, load: true, ..Depth::default() };
+    let depth = Depth { target_health: true, load: true, web_acls: WebAclRead::BestEffort, ..Depth::default() };
     let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
     if observed.deleting {
         info!(fleet = %fleet, "the fleet is being deleted: weights left alone");
@@ -88,6 +94,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
             imbalance: None,
             dry_run,
             paused: None,
+            less_protected: Vec::new(),
         });
     }
     if let Some(pause) = observed.pause() {
@@ -100,6 +107,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
             imbalance: imbalance(&observed),
             dry_run,
             paused: Some(pause),
+            less_protected: unmatched(&observed),
         });
     }
     let tags = observed.policy_tags();
@@ -115,6 +123,10 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
         plan.reason = WeightReason::GuardRefused;
     }
     let imbalance = imbalance(&observed);
+    let less_protected = unmatched(&observed);
+    for shard in &less_protected {
+        warn!(fleet = %fleet, shard = %shard.shard, protection = %shard.protection, "shard less protected than the fleet");
+    }
     let mut records_written = 0;
     if !plan.changes.is_empty() && !dry_run {
         let dns = dns_from_tags(&tags)
@@ -142,6 +154,7 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
         metrics.put(&format!("Weight.{}", capacity.index), f64::from(capacity.current.unwrap_or(0)), MetricUnit::None);
     }
     metrics.count("RecordChanges", records_written as u64);
+    metrics.count("LessProtectedShards", less_protected.len() as u64);
     if let Some(value) = imbalance {
         metrics.put("Imbalance", value, MetricUnit::None);
     }
@@ -154,5 +167,6 @@ pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Re
         imbalance,
         dry_run,
         paused: None,
+        less_protected,
     })
 }

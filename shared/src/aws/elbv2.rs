@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 
 use crate::aws::batches;
 use crate::error::{Result, aws_error};
-use crate::model::{Listener, ListenerAction, LoadBalancer, Tags, TargetGroup, TargetHealthCount};
+use crate::model::{Listener, ListenerAction, LoadBalancer, Tags, TargetGroup, TargetHealthCount, WebAcl};
 
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
 pub const DESCRIBE_BATCH: usize = 20;
@@ -178,6 +178,7 @@ pub(crate) fn load_balancer(lb: &types::LoadBalancer) -> Option<LoadBalancer> {
         state: lb.state().and_then(|s| s.code()).cloned(),
         tags: Tags::new(),
         attributes: Tags::new(),
+        web_acl: WebAcl::Unknown,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod autoscaling;
 pub mod cloudwatch;
 pub mod elbv2;
 pub mod route53;
+pub mod wafv2;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -13,7 +14,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::error::{Result, StrataError};
 use crate::settings::Settings;
 
-/// The four clients every Strata function uses, built once.
+/// The clients the Strata functions use, built once.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub region: String,
@@ -21,6 +22,7 @@ pub struct AwsClients {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub route53: aws_sdk_route53::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub wafv2: aws_sdk_wafv2::Client,
 }
 
 impl AwsClients {
@@ -44,6 +46,7 @@ impl AwsClients {
             autoscaling: aws_sdk_autoscaling::Client::new(config),
             route53: aws_sdk_route53::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            wafv2: aws_sdk_wafv2::Client::new(config),
         })
     }
 }

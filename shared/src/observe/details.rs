@@ -4,10 +4,10 @@
 use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 use futures::future::try_join_all;
 
-use super::Depth;
-use crate::aws::{AwsClients, elbv2};
+use super::{Depth, WebAclRead};
+use crate::aws::{AwsClients, elbv2, wafv2};
 use crate::error::{Result, StrataError};
-use crate::model::{ObservedFleet, Shard};
+use crate::model::{ObservedFleet, Shard, WebAcl};
 use crate::names::{ShardIndex, TAG_DELETING};
 
 /// Per-shard reads of everything named like a shard, before ownership is known: a resource gone meanwhile (a
@@ -56,6 +56,7 @@ pub(super) async fn details_of(
             let mut shard = shard.clone();
             if let (Some(lb), Some(read)) = (shard.load_balancer.as_mut(), read.load_balancer.as_ref()) {
                 lb.attributes = read.attributes.clone();
+                lb.web_acl = read.web_acl.clone();
             }
             if let (Some(tg), Some(read)) = (shard.target_group.as_mut(), read.target_group.as_ref()) {
                 tg.attributes = read.attributes.clone();
@@ -110,10 +111,14 @@ async fn observe_details(
                 None => Ok(None),
             }
         };
-        let (listeners, lb_attributes, tg_attributes, health) =
-            futures::try_join!(listeners, lb_attributes, tg_attributes, health)?;
+        let web_acl = read_web_acl(aws, shard.load_balancer.as_ref().map(|lb| lb.arn.as_str()), depth.web_acls);
+        let (listeners, lb_attributes, tg_attributes, health, web_acl) =
+            futures::try_join!(listeners, lb_attributes, tg_attributes, health, web_acl)?;
         if let (Some(lb), Some(attributes)) = (shard.load_balancer.as_mut(), lb_attributes) {
             lb.attributes = attributes;
+        }
+        if let Some(lb) = shard.load_balancer.as_mut() {
+            lb.web_acl = web_acl;
         }
         if let (Some(tg), Some(attributes)) = (shard.target_group.as_mut(), tg_attributes) {
             tg.attributes = attributes;
@@ -126,15 +131,31 @@ async fn observe_details(
     .await
 }
 
+/// An ALB's web ACL as `read` asks: not read, read or fail, or read with a failure left unknown.
+async fn read_web_acl(aws: &AwsClients, load_balancer_arn: Option<&str>, read: WebAclRead) -> Result<WebAcl> {
+    let Some(arn) = load_balancer_arn else { return Ok(WebAcl::Unknown) };
+    match read {
+        WebAclRead::Skip => Ok(WebAcl::Unknown),
+        WebAclRead::Required => wafv2::web_acl_of(&aws.wafv2, arn).await,
+        WebAclRead::BestEffort => Ok(wafv2::web_acl_of(&aws.wafv2, arn).await.unwrap_or_else(|err| {
+            tracing::warn!(load_balancer = arn, error = %err, "web ACL not read: this shard's weight is held");
+            WebAcl::Unknown
+        })),
+    }
+}
+
 /// Reads shard `index`'s full configuration into an observation made without it (a template chosen after the
 /// plan, by a pass that did not expect to clone).
 pub async fn ensure_configuration(aws: &AwsClients, observed: &mut ObservedFleet, index: ShardIndex) -> Result<()> {
     let Some(shard) = observed.shards.iter_mut().find(|s| s.index == index && !s.configured) else { return Ok(()) };
     let depth = Depth { configuration: true, ..Depth::default() };
     let read = observe_details(aws, std::slice::from_ref(shard), depth, None).await?;
-    let health = shard.health;
+    let (health, web_acl) = (shard.health, shard.load_balancer.as_ref().map(|lb| lb.web_acl.clone()));
     *shard = read.into_iter().next().expect("one shard in, one out");
     shard.health = health;
+    if let (Some(lb), Some(web_acl)) = (shard.load_balancer.as_mut(), web_acl) {
+        lb.web_acl = web_acl;
+    }
     Ok(())
 }
 

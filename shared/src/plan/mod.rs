@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod attachments;
 pub mod guard;
 pub mod health_checks;
+pub mod protection;
 pub mod provision;
 pub mod records;
 pub mod removal;

@@ -6,6 +6,7 @@ use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, ResourceRecordSetRe
 
 use crate::model::{ObservedFleet, OwnedRecord};
 use crate::names::{FleetName, ShardIndex, latency_set_identifier, regional_name, weighted_set_identifier};
+use crate::plan::protection::{fleet_web_acl, protection_of};
 use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 
@@ -132,7 +133,7 @@ pub struct RecordPlan {
 
 /// Weighted records for every serving shard (a shard keeps its current weight; a new one starts at the
 /// policy's initial weight and the rebalancer ramps it, unless the fleet has no weighted record yet: then every
-/// shard starts at full weight) and the region's latency record. Records that already say the same are left
+/// shard starts at full weight; a new one less protected than the fleet starts at 0) and the region's latency record. Records that already say the same are left
 /// out: a re-run after success writes nothing.
 pub fn record_plan(
     fleet_name: &FleetName,
@@ -142,6 +143,7 @@ pub fn record_plan(
     health_checks: &[(ShardIndex, String)],
 ) -> RecordPlan {
     let first_shards = !fleet.records.iter().any(|r| r.shard.is_some());
+    let web_acl = fleet_web_acl(fleet);
     let mut upserts = Vec::new();
     let mut weights = Vec::new();
     let mut dualstack = false;
@@ -149,7 +151,12 @@ pub fn record_plan(
         let Some(lb) = &shard.load_balancer else { continue };
         dualstack |= lb.is_dualstack();
         let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
-        let weight = current.unwrap_or(if first_shards { MAX_WEIGHT } else { policy.rebalancing.initial_weight });
+        let start = match protection_of(shard, web_acl).withholds_weight() {
+            true => 0,
+            false if first_shards => MAX_WEIGHT,
+            false => policy.rebalancing.initial_weight,
+        };
+        let weight = current.unwrap_or(start);
         weights.push((shard.index, weight));
         let health_check = health_checks.iter().find(|(i, _)| *i == shard.index).map(|(_, id)| id.as_str());
         upserts.extend(weighted_records(

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::names::ShardIndex;
+use crate::plan::protection::Protection;
 use crate::spec::Rebalancing;
 
 pub const MAX_WEIGHT: u8 = 255;
@@ -16,6 +17,23 @@ pub struct ShardCapacity {
     pub current: Option<u8>,
     pub healthy_targets: u32,
     pub draining: bool,
+    /// Less protected than the fleet (its web ACL): weight 0; unknown: its weight is not raised.
+    pub protection: Protection,
+}
+
+impl ShardCapacity {
+    /// It should get no traffic: draining, or less protected than the other shards (where `protecting`).
+    fn withheld(&self, protecting: bool) -> bool {
+        self.draining || (protecting && self.protection.withholds_weight())
+    }
+}
+
+/// Whether less protected shards are kept out: unless they alone have healthy targets. Then availability
+/// comes first (the weight guard would refuse sending everyone to empty shards), and the report still says so.
+fn protecting(shards: &[ShardCapacity]) -> bool {
+    let healthy = |s: &&ShardCapacity| !s.draining && s.healthy_targets > 0;
+    let any_healthy = shards.iter().any(|s| healthy(&s));
+    !any_healthy || shards.iter().filter(healthy).any(|s| !s.protection.withholds_weight())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,14 +89,17 @@ impl std::fmt::Display for WeightReason {
 }
 
 /// Ideal weights: ∝ healthy targets, the largest scaled to 255, rounded, at least 1 for any shard with a healthy
-/// target; draining shards and shards with no healthy target get 0. When no serving shard has a healthy target
-/// the capacity signal is absent: every serving shard gets an equal weight rather than all zero.
+/// target; draining shards, shards less protected than the fleet (see `protecting`) and shards with no healthy
+/// target get 0. When
+/// no other shard has a healthy target the capacity signal is absent: each of them gets an equal weight rather
+/// than all zero.
 pub fn ideal_weights(shards: &[ShardCapacity]) -> Vec<(ShardIndex, u8)> {
-    let largest = shards.iter().filter(|s| !s.draining).map(|s| s.healthy_targets).max().unwrap_or(0);
+    let protecting = protecting(shards);
+    let largest = shards.iter().filter(|s| !s.withheld(protecting)).map(|s| s.healthy_targets).max().unwrap_or(0);
     shards
         .iter()
         .map(|s| {
-            let weight = if s.draining {
+            let weight = if s.withheld(protecting) {
                 0
             } else if largest == 0 {
                 MAX_WEIGHT
@@ -113,9 +134,9 @@ fn within_band(current: &[u8], ideal: &[u8], band: f64) -> bool {
 }
 
 /// The next weights. Increases are capped at `max_step` per pass (a new shard ramps up); decreases apply at
-/// once (capacity that is gone must stop getting traffic now). Nothing changes while every shard's utilisation
-/// is within the hysteresis band (see `within_band`), unless a draining or empty shard still has weight.
-/// Never returns all-zero weights.
+/// once (capacity that is gone must stop getting traffic now). A shard whose web ACL could not be read is never
+/// raised. Nothing changes while every shard's utilisation is within the hysteresis band (see `within_band`),
+/// unless a draining, empty or less protected shard still has weight. Never returns all-zero weights.
 pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPlan {
     let targets = ideal_weights(shards);
     let current: Vec<u8> = shards.iter().map(|s| s.current.unwrap_or(0)).collect();
@@ -126,10 +147,14 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
     if shards.is_empty() || (within_band(&current, &ideal, band) && !must_zero && !missing) {
         return WeightPlan { changes: Vec::new(), targets, reason: WeightReason::WithinBand };
     }
-    let next: Vec<u8> = current
+    let next: Vec<u8> = shards
         .iter()
-        .zip(&ideal)
-        .map(|(c, t)| if t > c { (*t).min(c.saturating_add(params.max_step)) } else { *t })
+        .zip(current.iter().zip(&ideal))
+        .map(|(s, (c, t))| match (t > c, s.protection == Protection::Unknown) {
+            (true, true) => *c,
+            (true, false) => (*t).min(c.saturating_add(params.max_step)),
+            (false, _) => *t,
+        })
         .collect();
     if next.iter().all(|w| *w == 0) {
         return WeightPlan { changes: Vec::new(), targets, reason: WeightReason::AllZero };

@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_route53::types::RrType;
 
 use crate::model::{
-    Listener, ListenerAction, LoadBalancer, ObservedFleet, OwnedRecord, Shard, TargetGroup, TargetHealthCount,
+    Listener, ListenerAction, LoadBalancer, ObservedFleet, OwnedRecord, Shard, TargetGroup, TargetHealthCount, WebAcl,
 };
 use crate::names::{
     FleetName, STATE_DRAINING, ShardIndex, TAG_DRAIN_TRIGGER, TAG_DRAINING_SINCE, TAG_STATE, TAG_TRIGGER,
@@ -123,6 +123,7 @@ fn seen(fleet: &FleetName, shard: &SimShard, minute: u32, healthy_targets: u32) 
         }),
         tags: tags.clone(),
         attributes: BTreeMap::new(),
+        web_acl: WebAcl::None,
     };
     let target_group = TargetGroup {
         arn: format!("sim:targetgroup/{name}-tg"),

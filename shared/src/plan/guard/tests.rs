@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::plan::protection::Protection;
 use crate::plan::weights::{ShardCapacity, apply_plan, plan_weights};
 use crate::spec::Rebalancing;
 
@@ -43,16 +44,21 @@ proptest! {
     /// current weights already pass it (a guard and a planner that disagree would fight every minute).
     #[test]
     fn the_rebalancer_plan_always_passes_the_guard(
-        shards in prop::collection::vec((any::<Option<u8>>(), 0u32..50, any::<bool>()), 1..8)
+        shards in prop::collection::vec((any::<Option<u8>>(), 0u32..50, any::<bool>(), 0u8..3), 1..8)
     ) {
         let capacities: Vec<ShardCapacity> = shards
             .iter()
             .enumerate()
-            .map(|(i, (current, healthy, draining))| ShardCapacity {
+            .map(|(i, (current, healthy, draining, protection))| ShardCapacity {
                 index: ShardIndex::new(i as u8).unwrap(),
                 current: *current,
                 healthy_targets: *healthy,
                 draining: *draining,
+                protection: match protection {
+                    0 => Protection::Matches,
+                    1 => Protection::Missing { fleet_web_acl: "arn:acl/a".into() },
+                    _ => Protection::Unknown,
+                },
             })
             .collect();
         let as_guarded = |c: &[ShardCapacity]| -> Vec<GuardedShard> {

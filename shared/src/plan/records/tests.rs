@@ -66,3 +66,14 @@ fn a_health_check_id_is_written_on_its_shards_records() {
     assert_eq!(with_check.len(), 1);
     assert_eq!(with_check[0].set_identifier(), Some("strata:web:us-east-1:s1"));
 }
+
+#[test]
+fn a_new_shard_less_protected_than_the_fleet_starts_at_weight_zero() {
+    let policy = policy(50, 1);
+    let mut observed = with_dns(fleet(vec![shard(0, 0, false, None), shard(1, 0, false, None)]), false);
+    observed.shards[0].load_balancer.as_mut().unwrap().web_acl = crate::model::WebAcl::Arn("arn:acl/a".into());
+    let plan = record_plan(&observed.fleet, "us-east-1", &policy, &observed, &[]);
+    let zero = ShardIndex::new(0).unwrap();
+    let one = ShardIndex::new(1).unwrap();
+    assert_eq!(plan.weights, vec![(zero, MAX_WEIGHT), (one, 0)]);
+}

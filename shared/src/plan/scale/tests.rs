@@ -51,6 +51,7 @@ pub(crate) fn shard(index: u8, weight: i64, half: bool, draining: Option<&str>) 
         state: Some("active".into()),
         tags,
         attributes: Tags::new(),
+        web_acl: crate::model::WebAcl::None,
     };
     let tg = TargetGroup {
         arn: format!("arn:tg/{index}"),

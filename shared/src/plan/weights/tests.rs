@@ -7,7 +7,13 @@ fn params(max_step: u8, hysteresis_percent: u8) -> Rebalancing {
 }
 
 fn shard(index: u8, current: Option<u8>, healthy: u32, draining: bool) -> ShardCapacity {
-    ShardCapacity { index: ShardIndex::new(index).unwrap(), current, healthy_targets: healthy, draining }
+    ShardCapacity {
+        index: ShardIndex::new(index).unwrap(),
+        current,
+        healthy_targets: healthy,
+        draining,
+        protection: Protection::Matches,
+    }
 }
 
 fn fleet() -> impl Strategy<Value = Vec<ShardCapacity>> {
@@ -144,4 +150,35 @@ fn a_reason_is_answered_as_the_sentence_it_displays_and_reads_back() {
         assert_eq!(written, serde_json::json!(reason.to_string()));
         assert_eq!(serde_json::from_value::<WeightReason>(written).unwrap(), reason);
     }
+}
+
+#[test]
+fn a_shard_less_protected_than_the_fleet_gets_no_weight_and_an_unread_one_is_not_raised() {
+    let missing = Protection::Missing { fleet_web_acl: "arn:acl/a".into() };
+    let shards = vec![
+        shard(0, Some(255), 10, false),
+        ShardCapacity { protection: missing, ..shard(1, Some(200), 10, false) },
+        ShardCapacity { protection: Protection::Unknown, ..shard(2, Some(8), 10, false) },
+    ];
+    let plan = plan_weights(&shards, &params(32, 5));
+    let to = |i: u8| plan.changes.iter().find(|c| c.index.get() == i).map(|c| c.to);
+    assert_eq!(to(1), Some(0), "less protected: taken out at once");
+    assert_eq!(to(2), None, "unknown: held at its weight, not ramped");
+    assert_eq!(plan.targets[1].1, 0);
+}
+
+#[test]
+fn equal_weights_without_a_capacity_signal_leave_out_a_less_protected_shard() {
+    let differs = Protection::Differs { web_acl: "arn:acl/b".into(), fleet_web_acl: "arn:acl/a".into() };
+    let shards =
+        vec![shard(0, Some(255), 0, false), ShardCapacity { protection: differs, ..shard(1, Some(255), 0, false) }];
+    assert_eq!(ideal_weights(&shards).iter().map(|(_, w)| *w).collect::<Vec<_>>(), vec![MAX_WEIGHT, 0]);
+}
+
+#[test]
+fn a_less_protected_shard_keeps_its_weight_while_it_alone_has_healthy_targets() {
+    let missing = Protection::Missing { fleet_web_acl: "arn:acl/a".into() };
+    let shards =
+        vec![shard(0, Some(255), 0, false), ShardCapacity { protection: missing, ..shard(1, Some(255), 4, false) }];
+    assert_eq!(ideal_weights(&shards).iter().map(|(_, w)| *w).collect::<Vec<_>>(), vec![0, MAX_WEIGHT]);
 }
