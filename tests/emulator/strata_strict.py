@@ -12,6 +12,10 @@
    SetIdentifier whatever its name or type.
 3. CreateListener is idempotent (the same port and settings give the existing listener) and refuses another
    listener on a port in use (DuplicateListener); moto makes a second listener on the same port.
+4. AWS WAF: a resource has one web ACL (AssociateWebACL replaces the one it had; moto lists the resource under
+   both), a load balancer that does not exist is WAFNonexistentItemException for AssociateWebACL and
+   GetWebACLForResource, and a deleted load balancer's association goes with it (moto keeps it, and accepts any
+   resource ARN).
 """
 
 import os
@@ -38,6 +42,7 @@ def patch_moto():
     patch_target_group_in_use()
     patch_route53_conditional_changes()
     patch_create_listener_idempotent()
+    patch_web_acl_associations()
 
 
 def patch_create_listener_idempotent():
@@ -161,3 +166,36 @@ def patch_route53_conditional_changes():
                     original(self, zoneid, [change])
 
     Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+
+def patch_web_acl_associations():
+    from moto.elbv2.models import elbv2_backends
+    from moto.wafv2.exceptions import WAFNonexistentItemException
+    from moto.wafv2.models import WAFV2Backend
+
+    def existing_load_balancer(self, resource_arn):
+        if ":loadbalancer/" not in resource_arn:
+            return True
+        return resource_arn in elbv2_backends[self.account_id][self.region_name].load_balancers
+
+    associate, get_for = WAFV2Backend.associate_web_acl, WAFV2Backend.get_web_acl_for_resource
+
+    def associate_web_acl(self, web_acl_arn, resource_arn):
+        if not existing_load_balancer(self, resource_arn):
+            raise WAFNonexistentItemException()
+        if web_acl_arn in self.wacls:
+            for web_acl in self.wacls.values():
+                if resource_arn in web_acl.associated_resources:
+                    web_acl.associated_resources.remove(resource_arn)
+        return associate(self, web_acl_arn, resource_arn)
+
+    def get_web_acl_for_resource(self, resource_arn):
+        if not existing_load_balancer(self, resource_arn):
+            for web_acl in self.wacls.values():
+                if resource_arn in web_acl.associated_resources:
+                    web_acl.associated_resources.remove(resource_arn)
+            raise WAFNonexistentItemException()
+        return get_for(self, resource_arn)
+
+    WAFV2Backend.associate_web_acl = associate_web_acl
+    WAFV2Backend.get_web_acl_for_resource = get_web_acl_for_resource

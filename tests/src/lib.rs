@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod fixtures;
 pub mod runtime;
 pub mod state;
+pub mod waf;
 
 use std::path::PathBuf;
 

@@ -23,7 +23,7 @@ use strata_core::register::RegistrarReport;
 use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::{CfnAnswer, CfnStatus, provision};
 use strata_tests::runtime::{FUNCTIONS, Outcome, role_access_key, run_function};
-use strata_tests::{Emulator, Fixture, event, workspace_root};
+use strata_tests::{Emulator, Fixture, event, waf, workspace_root};
 
 const REGION: &str = "us-east-1";
 
@@ -208,7 +208,7 @@ fn operations_in_code() -> BTreeSet<String> {
             };
             let prefix = match service {
                 "elbv2" => "elasticloadbalancing",
-                "autoscaling" | "route53" | "cloudwatch" => service,
+                "autoscaling" | "route53" | "cloudwatch" | "wafv2" => service,
                 other => panic!("{}: unknown service {other} in aws_error", file.display()),
             };
             found.insert(format!("{prefix}:{operation}"));
@@ -348,6 +348,11 @@ async fn what_each_role_needs_is_derived_from_the_calls_its_function_makes() {
     let mut recorder = Recorder { emulator: &emulator };
 
     recorder.provision(&fixture, "create", fleet_properties);
+    // A team protects its shard with its own web ACL: every new shard gets it (scaler and provisioner alike).
+    let admin = emulator.clients(REGION).await;
+    let web_acl = waf::create_web_acl(&admin, "team-acl").await;
+    let s0 = admin.elbv2.describe_load_balancers().names("web-s0").send().await.expect("web-s0");
+    waf::associate(&admin, &web_acl, s0.load_balancers()[0].load_balancer_arn().expect("an ARN")).await;
 
     let out = recorder.run("alb-scaler", &[], &[event("alb-scaler/alarm-action.json")]);
     assert!(matches!(steps(&out[0])[..], [ScaleStep::Create { .. }, ..]), "{out:?}");
@@ -380,7 +385,11 @@ async fn what_each_role_needs_is_derived_from_the_calls_its_function_makes() {
     let remove = recorder.run("alb-scaler", &[("STRATA_ALIAS_TTL_SECONDS", "0")], &[event("alb-scaler/schedule.json")]);
     assert!(matches!(steps(&remove[0])[..], [ScaleStep::Remove { .. }, ..]), "{remove:?}");
 
-    recorder.provision(&fixture, "update", fleet_properties);
+    // An Update that adds a shard: the provisioner gives it the fleet's web ACL.
+    recorder.provision(&fixture, "update", |p| {
+        fleet_properties(p);
+        p["Limits"] = json!({"MinShards": "2"});
+    });
     recorder.provision(&fixture, "delete", fleet_properties);
 
     let authorizations = emulator.authorizations();
