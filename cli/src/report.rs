@@ -6,9 +6,9 @@ use aws_config::{BehaviorVersion, Region};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::AwsClients;
 use strata_core::events::StrataAlarm;
-use strata_core::model::{ObservedFleet, Pause};
+use strata_core::model::{ObservedFleet, Pause, WebAcl};
 use strata_core::names::FleetName;
-use strata_core::observe::{Depth, FleetQuery, WebAclRead, observe};
+use strata_core::observe::{Depth, FleetQuery, observe};
 use strata_core::plan::protection::{ShardProtection, unmatched};
 use strata_core::plan::scale::{ScalePlan, ScaleTrigger, plan_scale};
 use strata_core::plan::weights::{WeightPlan, plan_weights};
@@ -25,9 +25,9 @@ pub struct ShardRow {
     pub requests_per_second: Option<f64>,
     pub weight: Option<i64>,
     pub state: String,
-    /// The AWS WAF web ACL that protects its ALB (`None`: none, or not read).
+    /// The AWS WAF web ACL that protects its ALB: `{"arn": …}`, `none`, or `unknown` (not read).
     #[serde(default)]
-    pub web_acl: Option<String>,
+    pub web_acl: WebAcl,
 }
 
 /// One region's answer to `status` and `plan`; `--output json` prints a list of them, which scripts (and the
@@ -72,7 +72,7 @@ pub async fn run(fleet: &FleetName, regions: &[String], with_plan: bool) -> Resu
             target_health: true,
             load: true,
             quota: with_plan,
-            web_acls: WebAclRead::BestEffort,
+            web_acls: true,
             ..Depth::default()
         };
         let observed = observe(&aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None })
@@ -105,7 +105,7 @@ fn region_report(observed: &ObservedFleet, with_plan: bool) -> RegionReport {
                 requests_per_second: s.requests_per_second,
                 weight: observed.weighted_record(s.index).and_then(|r| r.weight),
                 state,
-                web_acl: s.load_balancer.as_ref().and_then(|lb| lb.web_acl.arn()).map(str::to_owned),
+                web_acl: s.load_balancer.as_ref().map(|lb| lb.web_acl.clone()).unwrap_or_default(),
             }
         })
         .collect();

@@ -49,7 +49,7 @@ pub struct LoadBalancer {
 }
 
 /// A load balancer's AWS WAF association, as far as Strata knows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebAcl {
     /// Not read, or the read failed.

@@ -1,52 +1,49 @@
-//! The fleet's AWS WAF web ACL onto every serving shard that lacks it, before the records give it weight
+//! The fleet's AWS WAF web ACL onto every serving shard that has none, before the records give it weight
 //! (plan: `plan::protection`).
 
 use futures::future::join_all;
-use futures::future::try_join_all;
 use tracing::{info, warn};
 
 use crate::aws::{AwsClients, wafv2};
 use crate::error::Result;
 use crate::model::{ObservedFleet, WebAcl};
+use crate::observe::read_web_acl;
 use crate::plan::protection::{associated, associations};
 
-/// `fleet` with every serving shard's web ACL known (read where the observation did not) and the fleet's web ACL
-/// associated where a shard lacked it. A refused association is logged and left: that shard's record then gets
-/// no weight (`plan::records`), the rebalancer keeps it at 0, and `strata status` says why.
+/// `fleet` with every serving shard's web ACL read where the observation did not (a failed read stays unknown:
+/// a new shard's record then starts at weight 0), and the fleet's web ACL associated where a shard has none.
+/// A refused association is logged and left: that shard's record then gets no weight (`plan::records`), the
+/// rebalancer keeps it at 0, `strata status` says why, and a scheduled pass tries again. Never fails: the
+/// scale-out around it goes on.
 pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> Result<ObservedFleet> {
     let mut known = fleet.clone();
-    let unread: Vec<(usize, String)> = known
+    let unread = known
         .shards
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_serving())
-        .filter_map(|(i, s)| {
-            s.load_balancer.as_ref().filter(|lb| lb.web_acl == WebAcl::Unknown).map(|lb| (i, lb.arn.clone()))
-        })
-        .collect();
-    let read = try_join_all(unread.iter().map(|(_, arn)| wafv2::web_acl_of(&aws.wafv2, arn))).await?;
-    for ((i, _), web_acl) in unread.into_iter().zip(read) {
-        if let Some(lb) = known.shards[i].load_balancer.as_mut() {
-            lb.web_acl = web_acl;
-        }
-    }
+        .iter_mut()
+        .filter(|s| s.is_serving())
+        .filter_map(|s| s.load_balancer.as_mut())
+        .filter(|lb| lb.web_acl == WebAcl::Unknown);
+    join_all(unread.map(|lb| async move {
+        lb.web_acl = read_web_acl(aws, Some(&lb.arn), true).await.unwrap_or_default();
+    }))
+    .await;
     let wanted = associations(&known);
-    let results = join_all(
-        wanted
-            .iter()
-            .map(|a| async move { (a, wafv2::associate(&aws.wafv2, &a.web_acl_arn, &a.load_balancer_arn).await) }),
-    )
+    let results = join_all(wanted.iter().map(|a| async move {
+        let result = wafv2::associate(&aws.wafv2, &a.web_acl_arn, &a.load_balancer_arn).await;
+        (a, result)
+    }))
     .await;
     let mut made = Vec::new();
     for (association, result) in results {
+        let (fleet, shard) = (&fleet.fleet, association.index);
         match result {
             Ok(()) => {
-                info!(fleet = %fleet.fleet, shard = %association.index, web_acl = association.web_acl_arn, "web ACL associated");
+                info!(fleet = %fleet, shard = %shard, web_acl = association.web_acl_arn, "web ACL associated");
                 made.push(association.clone());
             }
             Err(err) => warn!(
-                fleet = %fleet.fleet,
-                shard = %association.index,
+                fleet = %fleet,
+                shard = %shard,
                 error = %err,
                 "the fleet's web ACL was not associated: the shard gets no weight until it is"
             ),

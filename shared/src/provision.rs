@@ -14,7 +14,7 @@ use crate::model::DnsLocation;
 use crate::model::ObservedFleet;
 use crate::model::Tags;
 use crate::names::{FleetName, Owner, ShardIndex, TAG_DELETING, ownership_marks, regional_name};
-use crate::observe::{Depth, FleetQuery, WebAclRead, observe};
+use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::provision::{alb_ids_of, check_owner, keep_only_owned_by, replacement_conflicts, shards_to_converge};
 use crate::plan::removal::{duplicates_of, fleet_removal};
 use crate::plan::scale::format_rfc3339;
@@ -213,7 +213,7 @@ const TEARDOWN_DEPTH: Depth = Depth {
     load: false,
     zone_may_be_gone: true,
     quota: false,
-    web_acls: WebAclRead::Skip,
+    web_acls: false,
 };
 
 /// A Delete observes and removes at most this many times (see `teardown`).

@@ -10,7 +10,7 @@ use crate::dns::change_owned_records;
 use crate::error::{Result, StrataError};
 use crate::model::{ObservedFleet, Pause};
 use crate::names::FleetName;
-use crate::observe::{Depth, FleetQuery, WebAclRead, observe};
+use crate::observe::{Depth, FleetQuery, observe};
 use crate::plan::guard;
 use crate::plan::protection::{Protection, ShardProtection, fleet_web_acl, protection_of, unmatched};
 use crate::plan::records::as_record_set;
@@ -82,7 +82,7 @@ pub fn imbalance(fleet: &ObservedFleet) -> Option<f64> {
 /// other reads stay batched (20 ARNs per DescribeTags, one GetMetricData for up to 500 shards, one
 /// ListResourceRecordSets walk). docs/benchmarks.md has the measured counts.
 pub async fn rebalance(aws: &AwsClients, fleet: &FleetName, dry_run: bool) -> Result<RebalanceReport> {
-    let depth = Depth { target_health: true, load: true, web_acls: WebAclRead::BestEffort, ..Depth::default() };
+    let depth = Depth { target_health: true, load: true, web_acls: true, ..Depth::default() };
     let observed = observe(aws, FleetQuery { fleet, dns: None, asgs: None, depth, owner: None }).await?;
     if observed.deleting {
         info!(fleet = %fleet, "the fleet is being deleted: weights left alone");

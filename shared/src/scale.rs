@@ -21,6 +21,7 @@ use crate::plan::scale::{ScaleNote, ScalePlan, ScaleStep, ScaleTrigger, plan_sca
 use crate::plan::shard::{completion_plan, shard_plan};
 use crate::plan::steps::{Drain, clone_config, drain_of, mark_drained, mark_removed, put_shard, served_as};
 use crate::policy::FleetPolicy;
+use crate::protection::ensure_web_acls;
 use crate::relief;
 use crate::shard::{ensure_shard_listeners, ensure_shard_resources, listeners_of};
 use crate::teardown::{InUse, Remover, remove};
@@ -120,9 +121,14 @@ pub async fn scale(
     if limited {
         warn!(fleet = %fleet, "scale-out refused: shard limit reached");
     }
-    // Give-backs only on the schedule's passes: never on an alarm's critical path.
+    // Give-backs only on the schedule's passes: never on an alarm's critical path. A shard held at weight 0 may
+    // be waiting for the fleet's web ACL (AWS refused it as too new): the schedule tries again (a pass with
+    // steps does it when it finishes the fleet).
     if !settings.dry_run && trigger == ScaleTrigger::Tidy {
         relief::give_back_ready(aws, &observed, &policy, now, &mut metrics).await;
+        if plan.steps.is_empty() && has_idle_serving_shard(&observed) {
+            ensure_web_acls(aws, &observed).await?;
+        }
     }
     if settings.dry_run || plan.steps.is_empty() {
         metrics.emit();
@@ -250,6 +256,12 @@ async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy,
         change_owned_records(&aws.route53, &policy.dns.hosted_zone_id, &observed.fleet, &aws.region, zeroed).await?;
     }
     Ok(())
+}
+
+/// A serving shard whose weighted record is missing or at weight 0.
+fn has_idle_serving_shard(fleet: &ObservedFleet) -> bool {
+    let idle = |index| fleet.weighted_record(index).is_none_or(|r| r.weight == Some(0));
+    fleet.shards.iter().any(|s| s.is_serving() && idle(s.index))
 }
 
 /// The scaler removes only its own fleet's resources: those of the owner the fleet records, or any of a fleet

@@ -7,7 +7,7 @@ GET  /_strata/calls    -> every AWS call served so far, in order: [{"service", "
 POST /_strata/presign  {"bucket", "key"} -> {"url"}: a pre-signed S3 PUT URL (a CloudFormation ResponseURL)
 GET  /_strata/object?bucket=B&key=K -> that S3 object's body (404 if absent)
 GET|POST /_strata/faults          fault injection (see strata_faults.py)
-GET|POST /_strata/transients      {"target_group_in_use_seconds"}: AWS's transients (see strata_strict.py)
+GET|POST /_strata/transients      {"target_group_in_use_seconds", "web_acl_unavailable_seconds"}: AWS's transients (see strata_strict.py)
 GET|POST /_strata/iam {"parameters"?: {name: value}, "template"?: path,
                        "principals"?: [{"access_key_id", "name", "role_name", "policy"}]}
                        -> the roles enforced (see strata_iam.py); the seed sets the HostedZoneId parameter

@@ -14,8 +14,9 @@
    listener on a port in use (DuplicateListener); moto makes a second listener on the same port.
 4. AWS WAF: a resource has one web ACL (AssociateWebACL replaces the one it had; moto lists the resource under
    both), a load balancer that does not exist is WAFNonexistentItemException for AssociateWebACL and
-   GetWebACLForResource, and a deleted load balancer's association goes with it (moto keeps it, and accepts any
-   resource ARN).
+   GetWebACLForResource (moto accepts any resource ARN, and answers for a deleted one as if it still were); and
+   AssociateWebACL refuses a load balancer younger than `web_acl_unavailable_seconds` with
+   WAFUnavailableEntityException, as AWS documents for a resource just created (POST /_strata/transients).
 """
 
 import os
@@ -23,6 +24,11 @@ import threading
 import time
 
 TG_IN_USE = {"seconds": float(os.environ.get("STRATA_TG_IN_USE_SECONDS", "2"))}
+# AssociateWebACL answers WAFUnavailableEntityException for a load balancer this young ("If you've just created a
+# resource ... wait a few minutes"); 0 by default (the window is not known), set by the tests.
+WEB_ACL_UNAVAILABLE = {"seconds": 0.0}
+# Load balancer ARN -> monotonic time it was created.
+_CREATED_AT = {}
 # Target group ARN -> monotonic time its last load balancer was deleted.
 _RELEASED_AT = {}
 _LOCK = threading.Lock()
@@ -31,11 +37,16 @@ _LOCK = threading.Lock()
 def configure(spec):
     if "target_group_in_use_seconds" in spec:
         TG_IN_USE["seconds"] = float(spec["target_group_in_use_seconds"])
+    if "web_acl_unavailable_seconds" in spec:
+        WEB_ACL_UNAVAILABLE["seconds"] = float(spec["web_acl_unavailable_seconds"])
     return snapshot()
 
 
 def snapshot():
-    return {"target_group_in_use_seconds": TG_IN_USE["seconds"]}
+    return {
+        "target_group_in_use_seconds": TG_IN_USE["seconds"],
+        "web_acl_unavailable_seconds": WEB_ACL_UNAVAILABLE["seconds"],
+    }
 
 
 def patch_moto():
@@ -169,9 +180,24 @@ def patch_route53_conditional_changes():
 
 
 def patch_web_acl_associations():
-    from moto.elbv2.models import elbv2_backends
-    from moto.wafv2.exceptions import WAFNonexistentItemException
+    from moto.elbv2.models import ELBv2Backend, elbv2_backends
+    from moto.wafv2.exceptions import WAFNonexistentItemException, WAFv2ClientError
     from moto.wafv2.models import WAFV2Backend
+
+    create_load_balancer = ELBv2Backend.create_load_balancer
+
+    def created(self, *args, **kwargs):
+        balancer = create_load_balancer(self, *args, **kwargs)
+        with _LOCK:
+            _CREATED_AT.setdefault(balancer.arn, time.monotonic())
+        return balancer
+
+    ELBv2Backend.create_load_balancer = created
+
+    class WAFUnavailableEntityException(WAFv2ClientError):
+        def __init__(self):
+            super().__init__("WAFUnavailableEntityException",
+                             "AWS WAF couldn't retrieve the resource that you requested. Retry your request.")
 
     def existing_load_balancer(self, resource_arn):
         if ":loadbalancer/" not in resource_arn:
@@ -183,6 +209,10 @@ def patch_web_acl_associations():
     def associate_web_acl(self, web_acl_arn, resource_arn):
         if not existing_load_balancer(self, resource_arn):
             raise WAFNonexistentItemException()
+        with _LOCK:
+            age = time.monotonic() - _CREATED_AT.get(resource_arn, float("-inf"))
+        if age < WEB_ACL_UNAVAILABLE["seconds"]:
+            raise WAFUnavailableEntityException()
         if web_acl_arn in self.wacls:
             for web_acl in self.wacls.values():
                 if resource_arn in web_acl.associated_resources:
@@ -191,9 +221,6 @@ def patch_web_acl_associations():
 
     def get_web_acl_for_resource(self, resource_arn):
         if not existing_load_balancer(self, resource_arn):
-            for web_acl in self.wacls.values():
-                if resource_arn in web_acl.associated_resources:
-                    web_acl.associated_resources.remove(resource_arn)
             raise WAFNonexistentItemException()
         return get_for(self, resource_arn)
 

@@ -231,6 +231,11 @@ impl Emulator {
         self.control("transients", Some(json!({"target_group_in_use_seconds": seconds})))
     }
 
+    /// How long after its creation a load balancer is refused by AssociateWebACL (WAFUnavailableEntityException).
+    pub fn set_web_acl_unavailable_seconds(&self, seconds: f64) -> Value {
+        self.control("transients", Some(json!({"web_acl_unavailable_seconds": seconds})))
+    }
+
     /// Sets ELBv2 account limits as DescribeAccountLimits answers them (see strata_limits.py; AWS's defaults
     /// otherwise), e.g. `{"application-load-balancers": 3}`.
     pub fn set_limits(&self, limits: Value) -> Value {

@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::json;
 use strata_cli::report::RegionReport;
 use strata_core::aws::AwsClients;
+use strata_core::model::WebAcl;
 use strata_core::plan::protection::Protection;
 use strata_core::plan::scale::ScaleStep;
 use strata_core::rebalance::RebalanceReport;
@@ -96,7 +97,10 @@ async fn a_shard_whose_web_acl_was_removed_by_hand_gets_no_weight_and_status_say
     let json: Vec<RegionReport> =
         serde_json::from_str(&strata(&["status", "--fleet", "web", "--output", "json"])).unwrap();
     assert_eq!(json[0].less_protected[0].protection, missing);
-    assert_eq!(json[0].shards.iter().map(|s| s.web_acl.clone()).collect::<Vec<_>>(), [Some(acl.clone()), None]);
+    assert_eq!(
+        json[0].shards.iter().map(|s| s.web_acl.clone()).collect::<Vec<_>>(),
+        [WebAcl::Arn(acl.clone()), WebAcl::None]
+    );
 
     // The next pass that finishes the fleet (here a stack Update) gives it back its protection; the rebalancer
     // then ramps it up.
@@ -105,6 +109,28 @@ async fn a_shard_whose_web_acl_was_removed_by_hand_gets_no_weight_and_status_say
     assert_eq!(web_acl_of(&aws, &s1).await, Some(acl));
     let report = rebalance().outcomes[0].first_report::<RebalanceReport>();
     assert!(report.less_protected.is_empty(), "{report:?}");
+    assert!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1").is_some_and(|w| w > 0));
+}
+
+#[tokio::test]
+async fn a_shard_too_new_for_waf_waits_at_weight_zero_until_a_scheduled_pass_protects_it() {
+    let emulator = Emulator::start();
+    let (fixture, aws, acl) = protected_fleet(&emulator).await;
+    emulator.set_web_acl_unavailable_seconds(600.0);
+    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
+    assert!(matches!(run.outcomes[0].first_report::<ScaleReport>().plan.steps[..], [ScaleStep::Create { .. }]));
+    assert!(run.logs.contains("WAFUnavailableEntityException"), "AWS's reason, logged: {}", run.logs);
+    let s1 = load_balancer_arn(&aws, "web-s1").await;
+    assert_eq!(web_acl_of(&aws, &s1).await, None);
+    assert_eq!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1"), Some(0), "in place, no weight");
+    let rebalance = || run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
+    rebalance();
+    assert_eq!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1"), Some(0), "never raised unprotected");
+
+    emulator.set_web_acl_unavailable_seconds(0.0);
+    run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/schedule.json")]);
+    assert_eq!(web_acl_of(&aws, &s1).await, Some(acl), "the schedule tried again");
+    rebalance();
     assert!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1").is_some_and(|w| w > 0));
 }
 

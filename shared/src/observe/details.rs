@@ -4,7 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 use futures::future::try_join_all;
 
-use super::{Depth, WebAclRead};
+use super::Depth;
 use crate::aws::{AwsClients, elbv2, wafv2};
 use crate::error::{Result, StrataError};
 use crate::model::{ObservedFleet, Shard, WebAcl};
@@ -131,17 +131,13 @@ async fn observe_details(
     .await
 }
 
-/// An ALB's web ACL as `read` asks: not read, read or fail, or read with a failure left unknown.
-async fn read_web_acl(aws: &AwsClients, load_balancer_arn: Option<&str>, read: WebAclRead) -> Result<WebAcl> {
-    let Some(arn) = load_balancer_arn else { return Ok(WebAcl::Unknown) };
-    match read {
-        WebAclRead::Skip => Ok(WebAcl::Unknown),
-        WebAclRead::Required => wafv2::web_acl_of(&aws.wafv2, arn).await,
-        WebAclRead::BestEffort => Ok(wafv2::web_acl_of(&aws.wafv2, arn).await.unwrap_or_else(|err| {
-            tracing::warn!(load_balancer = arn, error = %err, "web ACL not read: this shard's weight is held");
-            WebAcl::Unknown
-        })),
-    }
+/// An ALB's web ACL where `wanted`; unknown where not, or where the read failed (logged).
+pub(crate) async fn read_web_acl(aws: &AwsClients, load_balancer_arn: Option<&str>, wanted: bool) -> Result<WebAcl> {
+    let Some(arn) = load_balancer_arn.filter(|_| wanted) else { return Ok(WebAcl::Unknown) };
+    Ok(wafv2::web_acl_of(&aws.wafv2, arn).await.unwrap_or_else(|err| {
+        tracing::warn!(load_balancer = arn, error = %err, "web ACL not read: this shard gets no more weight for now");
+        WebAcl::Unknown
+    }))
 }
 
 /// Reads shard `index`'s full configuration into an observation made without it (a template chosen after the

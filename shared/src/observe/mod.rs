@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod details;
 
+pub(crate) use details::read_web_acl;
 pub use details::{delete_started, ensure_configuration, read_target_health};
 use details::{details_of, early_details};
 
@@ -36,20 +37,10 @@ pub struct Depth {
     pub zone_may_be_gone: bool,
     /// The region's ALB quota (DescribeAccountLimits), side by side with the listings: what a scale-out needs.
     pub quota: bool,
-    /// Each ALB's AWS WAF web ACL (GetWebACLForResource), one call per shard.
-    pub web_acls: WebAclRead,
-}
-
-/// Whether to read each ALB's web ACL, and what a failed read means.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum WebAclRead {
-    #[default]
-    Skip,
-    /// A failed read fails the observation: the pass may put a new shard into rotation, which needs to know.
-    Required,
-    /// A failed read leaves the web ACL unknown (logged): the rebalancer then only holds that shard's weight,
-    /// and a WAF outage never stops traffic moving off capacity that is gone.
-    BestEffort,
+    /// Each ALB's AWS WAF web ACL (GetWebACLForResource), one call per shard. A failed read leaves it unknown
+    /// (logged): that shard's weight is then held, and a WAF outage never stops traffic moving off capacity that
+    /// is gone.
+    pub web_acls: bool,
 }
 
 pub struct FleetQuery<'a> {

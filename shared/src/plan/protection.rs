@@ -44,16 +44,20 @@ impl std::fmt::Display for Protection {
     }
 }
 
-/// The fleet's web ACL: the one most serving shards have (on a tie, the lowest shard's), or none where no
-/// serving shard has one. A shard that lost its association by hand is the odd one out, never the norm.
+/// The fleet's web ACL: the one most serving shards have (on a tie, the lowest shard's), if at least half of
+/// the serving shards have it, counting those whose association is unknown. A shard that lost its association by
+/// hand is then the odd one out, never the norm; and a web ACL put on a few shards (a rollout by hand, another
+/// tool) never becomes the norm that takes the others' weight away.
 pub fn fleet_web_acl(fleet: &ObservedFleet) -> Option<&str> {
+    let serving: Vec<&Shard> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
     let mut counts: BTreeMap<&str, (usize, ShardIndex)> = BTreeMap::new();
-    for shard in fleet.shards.iter().filter(|s| s.is_serving()) {
+    for shard in &serving {
         if let Some(arn) = shard.load_balancer.as_ref().and_then(|lb| lb.web_acl.arn()) {
             counts.entry(arn).or_insert((0, shard.index)).0 += 1;
         }
     }
-    counts.into_iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1))).map(|(arn, _)| arn)
+    let (arn, (count, _)) = counts.into_iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))?;
+    (2 * count >= serving.len()).then_some(arn)
 }
 
 /// How `shard` stands against the fleet's web ACL.
@@ -98,20 +102,19 @@ pub struct Association {
     pub web_acl_arn: String,
 }
 
-/// The serving shards less protected than the fleet, each to be given the fleet's web ACL. Strata restores it
-/// whenever it finishes the fleet (a scale-out, a scheduled pass with work, a stack Update): a new shard before
-/// its record gets any weight, and a shard that lost its association since. In between, the rebalancer keeps
-/// such a shard at weight 0. Shards whose association is unknown are read before this is planned.
+/// The serving shards with no web ACL while the fleet has one, each to be given the fleet's. Strata restores it
+/// whenever it finishes the fleet (a scale-out, a stack Update) and on a scheduled pass that finds a shard at
+/// weight 0: a new shard before its record gets any weight, and a shard that lost its association since. It
+/// never replaces another web ACL (someone's rollout, Firewall Manager's): such a shard is reported and kept at
+/// weight 0, not rewritten.
 pub fn associations(fleet: &ObservedFleet) -> Vec<Association> {
     let Some(acl) = fleet_web_acl(fleet) else { return Vec::new() };
     fleet
         .shards
         .iter()
-        .filter(|s| s.is_serving() && protection_of(s, Some(acl)).withholds_weight())
-        .filter_map(|s| {
-            let lb = s.load_balancer.as_ref()?;
-            Some(Association { index: s.index, load_balancer_arn: lb.arn.clone(), web_acl_arn: acl.to_owned() })
-        })
+        .filter(|s| s.is_serving())
+        .filter_map(|s| s.load_balancer.as_ref().filter(|lb| lb.web_acl == WebAcl::None).map(|lb| (s.index, lb)))
+        .map(|(index, lb)| Association { index, load_balancer_arn: lb.arn.clone(), web_acl_arn: acl.to_owned() })
         .collect()
 }
 

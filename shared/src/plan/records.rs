@@ -6,7 +6,7 @@ use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, ResourceRecordSetRe
 
 use crate::model::{ObservedFleet, OwnedRecord};
 use crate::names::{FleetName, ShardIndex, latency_set_identifier, regional_name, weighted_set_identifier};
-use crate::plan::protection::{fleet_web_acl, protection_of};
+use crate::plan::protection::{Protection, fleet_web_acl, protection_of};
 use crate::plan::weights::MAX_WEIGHT;
 use crate::policy::FleetPolicy;
 
@@ -133,7 +133,8 @@ pub struct RecordPlan {
 
 /// Weighted records for every serving shard (a shard keeps its current weight; a new one starts at the
 /// policy's initial weight and the rebalancer ramps it, unless the fleet has no weighted record yet: then every
-/// shard starts at full weight; a new one less protected than the fleet starts at 0) and the region's latency record. Records that already say the same are left
+/// shard starts at full weight; a new one less protected than the fleet, or whose web ACL could not be read,
+/// starts at 0 and the rebalancer raises it once it matches) and the region's latency record. Records that already say the same are left
 /// out: a re-run after success writes nothing.
 pub fn record_plan(
     fleet_name: &FleetName,
@@ -151,10 +152,11 @@ pub fn record_plan(
         let Some(lb) = &shard.load_balancer else { continue };
         dualstack |= lb.is_dualstack();
         let current = fleet.weighted_record(shard.index).and_then(|r| r.weight).and_then(|w| u8::try_from(w).ok());
-        let start = match protection_of(shard, web_acl).withholds_weight() {
-            true => 0,
-            false if first_shards => MAX_WEIGHT,
-            false => policy.rebalancing.initial_weight,
+        let start = match protection_of(shard, web_acl) {
+            protection if protection.withholds_weight() => 0,
+            _ if first_shards => MAX_WEIGHT,
+            Protection::Unknown => 0,
+            _ => policy.rebalancing.initial_weight,
         };
         let weight = current.unwrap_or(start);
         weights.push((shard.index, weight));

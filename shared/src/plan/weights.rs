@@ -28,12 +28,17 @@ impl ShardCapacity {
     }
 }
 
-/// Whether less protected shards are kept out: unless they alone have healthy targets. Then availability
-/// comes first (the weight guard would refuse sending everyone to empty shards), and the report still says so.
+/// Whether less protected shards are kept out: while the shards that match the fleet's web ACL hold at least as
+/// many healthy targets as they do (or no shard has any). Availability comes first: protection never takes more
+/// than half the healthy capacity out of rotation at once, nor sends everyone to empty shards (the weight guard
+/// would refuse), and the reports still name the shards.
 fn protecting(shards: &[ShardCapacity]) -> bool {
-    let healthy = |s: &&ShardCapacity| !s.draining && s.healthy_targets > 0;
-    let any_healthy = shards.iter().any(|s| healthy(&s));
-    !any_healthy || shards.iter().filter(healthy).any(|s| !s.protection.withholds_weight())
+    let healthy = |withheld: bool| -> u64 {
+        let counted = shards.iter().filter(|s| !s.draining && s.protection.withholds_weight() == withheld);
+        counted.map(|s| u64::from(s.healthy_targets)).sum()
+    };
+    let (matching, less_protected) = (healthy(false), healthy(true));
+    matching >= less_protected
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,8 +139,8 @@ fn within_band(current: &[u8], ideal: &[u8], band: f64) -> bool {
 }
 
 /// The next weights. Increases are capped at `max_step` per pass (a new shard ramps up); decreases apply at
-/// once (capacity that is gone must stop getting traffic now). A shard whose web ACL could not be read is never
-/// raised. Nothing changes while every shard's utilisation is within the hysteresis band (see `within_band`),
+/// once (capacity that is gone must stop getting traffic now). A shard whose web ACL could not be read is not
+/// raised while another shard can carry the traffic. Nothing changes while every shard's utilisation is within the hysteresis band (see `within_band`),
 /// unless a draining, empty or less protected shard still has weight. Never returns all-zero weights.
 pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPlan {
     let targets = ideal_weights(shards);
@@ -147,10 +152,13 @@ pub fn plan_weights(shards: &[ShardCapacity], params: &Rebalancing) -> WeightPla
     if shards.is_empty() || (within_band(&current, &ideal, band) && !must_zero && !missing) {
         return WeightPlan { changes: Vec::new(), targets, reason: WeightReason::WithinBand };
     }
+    // An unread shard is held where it is, unless no other shard has healthy targets to carry the traffic.
+    let hold_unknown =
+        shards.iter().any(|s| s.protection == Protection::Matches && !s.draining && s.healthy_targets > 0);
     let next: Vec<u8> = shards
         .iter()
         .zip(current.iter().zip(&ideal))
-        .map(|(s, (c, t))| match (t > c, s.protection == Protection::Unknown) {
+        .map(|(s, (c, t))| match (t > c, hold_unknown && s.protection == Protection::Unknown) {
             (true, true) => *c,
             (true, false) => (*t).min(c.saturating_add(params.max_step)),
             (false, _) => *t,

@@ -328,6 +328,25 @@ fn critical_path() {
         println!("{}. {}", i + 1, list.join(", "));
     }
     println!();
+    let protected = timed_scale_out(|_| {}, protect_first_shard);
+    let record_write =
+        protected.iter().rposition(|c| c.0.contains("POST") && c.0.contains("rrset")).expect("a record change");
+    println!(
+        "With a web ACL on shard 0 to copy (AWS WAF): {} AWS calls in {} waves until the weighted record exists.\n",
+        record_write + 1,
+        self::waves(&protected[..=record_write]).len()
+    );
+}
+
+/// A team's web ACL on shard 0, as it would associate it by hand.
+fn protect_first_shard(emulator: &Emulator) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let aws = emulator.clients(REGION).await;
+        let web_acl = strata_tests::waf::create_web_acl(&aws, "team-acl").await;
+        let lb = aws.elbv2.describe_load_balancers().names("web-s0").send().await.expect("web-s0");
+        strata_tests::waf::associate(&aws, &web_acl, lb.load_balancers()[0].load_balancer_arn().expect("ARN")).await;
+    });
 }
 
 /// Issue 17: with `Limits.ScaleOutReservedCapacityUnits`, how soon the hot shard's reservation is requested

@@ -182,3 +182,20 @@ fn a_less_protected_shard_keeps_its_weight_while_it_alone_has_healthy_targets() 
         vec![shard(0, Some(255), 0, false), ShardCapacity { protection: missing, ..shard(1, Some(255), 4, false) }];
     assert_eq!(ideal_weights(&shards).iter().map(|(_, w)| *w).collect::<Vec<_>>(), vec![0, MAX_WEIGHT]);
 }
+
+#[test]
+fn protection_never_takes_more_than_half_the_healthy_capacity_out_of_rotation() {
+    let missing = || Protection::Missing { fleet_web_acl: "arn:acl/a".into() };
+    let less = |i: u8| ShardCapacity { protection: missing(), ..shard(i, Some(255), 10, false) };
+    let half = vec![shard(0, Some(255), 10, false), less(1)];
+    assert_eq!(ideal_weights(&half).iter().map(|(_, w)| *w).collect::<Vec<_>>(), vec![MAX_WEIGHT, 0]);
+    let most = vec![shard(0, Some(255), 10, false), less(1), less(2)];
+    assert!(ideal_weights(&most).iter().all(|(_, w)| *w == MAX_WEIGHT), "availability first");
+}
+
+#[test]
+fn an_unread_shard_is_raised_when_no_other_shard_can_carry_the_traffic() {
+    let unread = ShardCapacity { protection: Protection::Unknown, ..shard(1, Some(0), 10, false) };
+    let plan = plan_weights(&[shard(0, Some(255), 0, false), unread], &params(32, 5));
+    assert!(plan.changes.iter().any(|c| c.index.get() == 1 && c.to > 0), "{plan:?}");
+}
