@@ -190,7 +190,9 @@ pub fn render(reports: &[RegionReport], with_plan: bool) -> String {
             out.push_str(&format!("{}: {pause}: the functions observe and report only\n", report.region));
         }
         for shard in &report.less_protected {
-            out.push_str(&format!("{}: {}: {}\n", report.region, shard.shard, shard.protection));
+            let weight = report.shards.iter().find(|s| s.shard == shard.shard.to_string()).and_then(|s| s.weight);
+            let consequence = shard.protection.consequence(weight);
+            out.push_str(&format!("{}: {}: {consequence}: {}\n", report.region, shard.shard, shard.protection));
         }
         if !report.alarms_in_alarm.is_empty() {
             out.push_str(&format!("{}: in ALARM: {}\n", report.region, report.alarms_in_alarm.join(", ")));

@@ -6,27 +6,18 @@ use tracing::{info, warn};
 
 use crate::aws::{AwsClients, wafv2};
 use crate::error::Result;
-use crate::model::{ObservedFleet, WebAcl};
-use crate::observe::read_web_acl;
+use crate::model::ObservedFleet;
+use crate::observe::read_web_acls;
 use crate::plan::protection::{associated, associations};
 
 /// `fleet` with every serving shard's web ACL read where the observation did not (a failed read stays unknown:
-/// a new shard's record then starts at weight 0), and the fleet's web ACL associated where a shard has none.
+/// a new shard's record then starts at weight 0; one WAF does not know yet is a new shard's, and has none), and the fleet's web ACL associated where a shard has none.
 /// A refused association is logged and left: that shard's record then gets no weight (`plan::records`), the
 /// rebalancer keeps it at 0, `strata status` says why, and a scheduled pass tries again. Never fails: the
 /// scale-out around it goes on.
 pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> Result<ObservedFleet> {
     let mut known = fleet.clone();
-    let unread = known
-        .shards
-        .iter_mut()
-        .filter(|s| s.is_serving())
-        .filter_map(|s| s.load_balancer.as_mut())
-        .filter(|lb| lb.web_acl == WebAcl::Unknown);
-    join_all(unread.map(|lb| async move {
-        lb.web_acl = read_web_acl(aws, Some(&lb.arn), true).await.unwrap_or_default();
-    }))
-    .await;
+    read_web_acls(aws, &mut known, true).await;
     let wanted = associations(&known);
     let results = join_all(wanted.iter().map(|a| async move {
         let result = wafv2::associate(&aws.wafv2, &a.web_acl_arn, &a.load_balancer_arn).await;

@@ -122,11 +122,12 @@ pub async fn scale(
         warn!(fleet = %fleet, "scale-out refused: shard limit reached");
     }
     // Give-backs only on the schedule's passes: never on an alarm's critical path. A shard held at weight 0 may
-    // be waiting for the fleet's web ACL (AWS refused it as too new): the schedule tries again (a pass with
-    // steps does it when it finishes the fleet).
+    // be waiting for the fleet's web ACL (AWS refused it as too new): the schedule tries again, and every few
+    // minutes for a shard that lost it but keeps its weight (availability first). A pass with steps does it when
+    // it finishes the fleet.
     if !settings.dry_run && trigger == ScaleTrigger::Tidy {
         relief::give_back_ready(aws, &observed, &policy, now, &mut metrics).await;
-        if plan.steps.is_empty() && has_idle_serving_shard(&observed) {
+        if plan.steps.is_empty() && (has_idle_serving_shard(&observed) || now / 60 % PROTECTION_CHECK_MINUTES == 0) {
             ensure_web_acls(aws, &observed).await?;
         }
     }
@@ -257,6 +258,9 @@ async fn drain(aws: &AwsClients, observed: &ObservedFleet, policy: &FleetPolicy,
     }
     Ok(())
 }
+
+/// How often (in minutes of the schedule) a pass without steps checks every shard's web ACL.
+const PROTECTION_CHECK_MINUTES: i64 = 5;
 
 /// A serving shard whose weighted record is missing or at weight 0.
 fn has_idle_serving_shard(fleet: &ObservedFleet) -> bool {

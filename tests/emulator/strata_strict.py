@@ -15,8 +15,9 @@
 4. AWS WAF: a resource has one web ACL (AssociateWebACL replaces the one it had; moto lists the resource under
    both), a load balancer that does not exist is WAFNonexistentItemException for AssociateWebACL and
    GetWebACLForResource (moto accepts any resource ARN, and answers for a deleted one as if it still were); and
-   AssociateWebACL refuses a load balancer younger than `web_acl_unavailable_seconds` with
-   WAFUnavailableEntityException, as AWS documents for a resource just created (POST /_strata/transients).
+   AssociateWebACL and GetWebACLForResource refuse a load balancer made while `web_acl_unavailable_seconds` was
+   N, for its first N seconds, with WAFUnavailableEntityException, as AWS documents for a resource just created
+   (POST /_strata/transients; 0 ends every window).
 """
 
 import os
@@ -27,7 +28,7 @@ TG_IN_USE = {"seconds": float(os.environ.get("STRATA_TG_IN_USE_SECONDS", "2"))}
 # AssociateWebACL answers WAFUnavailableEntityException for a load balancer this young ("If you've just created a
 # resource ... wait a few minutes"); 0 by default (the window is not known), set by the tests.
 WEB_ACL_UNAVAILABLE = {"seconds": 0.0}
-# Load balancer ARN -> monotonic time it was created.
+# Load balancer ARN -> (monotonic time it was created, the window then set).
 _CREATED_AT = {}
 # Target group ARN -> monotonic time its last load balancer was deleted.
 _RELEASED_AT = {}
@@ -189,7 +190,7 @@ def patch_web_acl_associations():
     def created(self, *args, **kwargs):
         balancer = create_load_balancer(self, *args, **kwargs)
         with _LOCK:
-            _CREATED_AT.setdefault(balancer.arn, time.monotonic())
+            _CREATED_AT.setdefault(balancer.arn, (time.monotonic(), WEB_ACL_UNAVAILABLE["seconds"]))
         return balancer
 
     ELBv2Backend.create_load_balancer = created
@@ -209,9 +210,7 @@ def patch_web_acl_associations():
     def associate_web_acl(self, web_acl_arn, resource_arn):
         if not existing_load_balancer(self, resource_arn):
             raise WAFNonexistentItemException()
-        with _LOCK:
-            age = time.monotonic() - _CREATED_AT.get(resource_arn, float("-inf"))
-        if age < WEB_ACL_UNAVAILABLE["seconds"]:
+        if too_new(resource_arn):
             raise WAFUnavailableEntityException()
         if web_acl_arn in self.wacls:
             for web_acl in self.wacls.values():
@@ -219,9 +218,16 @@ def patch_web_acl_associations():
                     web_acl.associated_resources.remove(resource_arn)
         return associate(self, web_acl_arn, resource_arn)
 
+    def too_new(resource_arn):
+        with _LOCK:
+            created, window = _CREATED_AT.get(resource_arn, (float("-inf"), 0.0))
+        return WEB_ACL_UNAVAILABLE["seconds"] > 0 and time.monotonic() - created < window
+
     def get_web_acl_for_resource(self, resource_arn):
         if not existing_load_balancer(self, resource_arn):
             raise WAFNonexistentItemException()
+        if too_new(resource_arn):
+            raise WAFUnavailableEntityException()
         return get_for(self, resource_arn)
 
     WAFV2Backend.associate_web_acl = associate_web_acl

@@ -120,18 +120,37 @@ async fn a_shard_too_new_for_waf_waits_at_weight_zero_until_a_scheduled_pass_pro
     let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
     assert!(matches!(run.outcomes[0].first_report::<ScaleReport>().plan.steps[..], [ScaleStep::Create { .. }]));
     assert!(run.logs.contains("WAFUnavailableEntityException"), "AWS's reason, logged: {}", run.logs);
-    let s1 = load_balancer_arn(&aws, "web-s1").await;
-    assert_eq!(web_acl_of(&aws, &s1).await, None);
     assert_eq!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1"), Some(0), "in place, no weight");
     let rebalance = || run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
-    rebalance();
+    let report = rebalance().outcomes[0].first_report::<RebalanceReport>();
+    assert_eq!(
+        report.less_protected.iter().map(|p| (p.shard.get(), &p.protection)).collect::<Vec<_>>(),
+        [(1, &Protection::Unknown)]
+    );
     assert_eq!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1"), Some(0), "never raised unprotected");
 
     emulator.set_web_acl_unavailable_seconds(0.0);
+    let s1 = load_balancer_arn(&aws, "web-s1").await;
+    assert_eq!(web_acl_of(&aws, &s1).await, None);
     run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/schedule.json")]);
     assert_eq!(web_acl_of(&aws, &s1).await, Some(acl), "the schedule tried again");
     rebalance();
     assert!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1").is_some_and(|w| w > 0));
+}
+
+#[tokio::test]
+async fn a_shard_briefly_too_new_for_waf_is_protected_within_the_scale_out() {
+    let emulator = Emulator::start();
+    let (fixture, aws, acl) = protected_fleet(&emulator).await;
+    // WAF refuses the new ALB (reads and associations alike) for its first 3 s: the retries outlast it.
+    emulator.set_web_acl_unavailable_seconds(3.0);
+    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
+    assert!(matches!(run.outcomes[0].first_report::<ScaleReport>().plan.steps[..], [ScaleStep::Create { .. }]));
+    assert!(run.logs.contains("web ACL associated"), "{}", run.logs);
+    emulator.set_web_acl_unavailable_seconds(0.0);
+    assert_eq!(web_acl_of(&aws, &load_balancer_arn(&aws, "web-s1").await).await, Some(acl));
+    let weights = weights(&aws, &fixture.hosted_zone_id).await;
+    assert!(weight_of(&weights, ":s1").is_some_and(|w| w > 0), "in rotation in the same pass: {weights:?}");
 }
 
 #[tokio::test]

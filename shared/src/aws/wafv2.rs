@@ -12,13 +12,21 @@ use crate::model::WebAcl;
 /// Any error, WAFNonexistentItemException included (AWS may not know an ALB it just listed yet), is an error:
 /// never read as "no web ACL".
 pub async fn web_acl_of(client: &Client, load_balancer_arn: &str) -> Result<WebAcl> {
-    let out = client
-        .get_web_acl_for_resource()
-        .resource_arn(load_balancer_arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("wafv2", "GetWebACLForResource", e))?;
-    Ok(out.web_acl().map(|acl| WebAcl::Arn(acl.arn().to_owned())).unwrap_or(WebAcl::None))
+    read(client, load_balancer_arn, false).await
+}
+
+/// `web_acl_of` for a load balancer being brought into rotation: one that WAF does not know yet (too new) has no
+/// web ACL, so the fleet's is associated with it (retried while AWS still refuses it as too new).
+pub async fn web_acl_of_new(client: &Client, load_balancer_arn: &str) -> Result<WebAcl> {
+    read(client, load_balancer_arn, true).await
+}
+
+async fn read(client: &Client, load_balancer_arn: &str, too_new_is_none: bool) -> Result<WebAcl> {
+    match client.get_web_acl_for_resource().resource_arn(load_balancer_arn).send().await {
+        Ok(out) => Ok(out.web_acl().map(|acl| WebAcl::Arn(acl.arn().to_owned())).unwrap_or(WebAcl::None)),
+        Err(err) if too_new_is_none && err.code().is_some_and(|code| NOT_YET.contains(&code)) => Ok(WebAcl::None),
+        Err(err) => Err(aws_error("wafv2", "GetWebACLForResource", err)),
+    }
 }
 
 /// AWS's answers while a load balancer is too new for WAF ("wait a few minutes"), which the SDK does not retry.

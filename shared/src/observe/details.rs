@@ -2,6 +2,7 @@
 //! pass adds to an observation made without them.
 
 use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+use futures::StreamExt;
 use futures::future::try_join_all;
 
 use super::Depth;
@@ -56,7 +57,6 @@ pub(super) async fn details_of(
             let mut shard = shard.clone();
             if let (Some(lb), Some(read)) = (shard.load_balancer.as_mut(), read.load_balancer.as_ref()) {
                 lb.attributes = read.attributes.clone();
-                lb.web_acl = read.web_acl.clone();
             }
             if let (Some(tg), Some(read)) = (shard.target_group.as_mut(), read.target_group.as_ref()) {
                 tg.attributes = read.attributes.clone();
@@ -111,14 +111,10 @@ async fn observe_details(
                 None => Ok(None),
             }
         };
-        let web_acl = read_web_acl(aws, shard.load_balancer.as_ref().map(|lb| lb.arn.as_str()), depth.web_acls);
-        let (listeners, lb_attributes, tg_attributes, health, web_acl) =
-            futures::try_join!(listeners, lb_attributes, tg_attributes, health, web_acl)?;
+        let (listeners, lb_attributes, tg_attributes, health) =
+            futures::try_join!(listeners, lb_attributes, tg_attributes, health)?;
         if let (Some(lb), Some(attributes)) = (shard.load_balancer.as_mut(), lb_attributes) {
             lb.attributes = attributes;
-        }
-        if let Some(lb) = shard.load_balancer.as_mut() {
-            lb.web_acl = web_acl;
         }
         if let (Some(tg), Some(attributes)) = (shard.target_group.as_mut(), tg_attributes) {
             tg.attributes = attributes;
@@ -131,13 +127,32 @@ async fn observe_details(
     .await
 }
 
-/// An ALB's web ACL where `wanted`; unknown where not, or where the read failed (logged).
-pub(crate) async fn read_web_acl(aws: &AwsClients, load_balancer_arn: Option<&str>, wanted: bool) -> Result<WebAcl> {
-    let Some(arn) = load_balancer_arn.filter(|_| wanted) else { return Ok(WebAcl::Unknown) };
-    Ok(wafv2::web_acl_of(&aws.wafv2, arn).await.unwrap_or_else(|err| {
-        tracing::warn!(load_balancer = arn, error = %err, "web ACL not read: this shard gets no more weight for now");
-        WebAcl::Unknown
-    }))
+/// WAF calls of one fleet in flight at once: the account's WAF API rate is shared with every team.
+const WAF_CONCURRENCY: usize = 8;
+
+/// Reads the web ACL of each of the fleet's serving shards not read yet (its own ALBs only: never another
+/// team's). A failed read leaves it unknown (logged). For a shard with no weighted record yet (`new_is_lenient`:
+/// a shard being brought into rotation), one WAF does not know yet reads as protected by none.
+pub async fn read_web_acls(aws: &AwsClients, fleet: &mut ObservedFleet, new_is_lenient: bool) {
+    let new: Vec<ShardIndex> =
+        fleet.shards.iter().filter(|s| fleet.weighted_record(s.index).is_none()).map(|s| s.index).collect();
+    let unread = fleet
+        .shards
+        .iter_mut()
+        .filter(|s| s.is_serving())
+        .filter_map(|s| Some((new_is_lenient && new.contains(&s.index), s.load_balancer.as_mut()?)))
+        .filter(|(_, lb)| lb.web_acl == WebAcl::Unknown);
+    let reads = unread.map(|(lenient, lb)| async move {
+        let read = match lenient {
+            true => wafv2::web_acl_of_new(&aws.wafv2, &lb.arn).await,
+            false => wafv2::web_acl_of(&aws.wafv2, &lb.arn).await,
+        };
+        lb.web_acl = read.unwrap_or_else(|err| {
+            tracing::warn!(load_balancer = lb.arn, error = %err, "web ACL not read: this shard gets no more weight for now");
+            WebAcl::Unknown
+        });
+    });
+    futures::stream::iter(reads).buffer_unordered(WAF_CONCURRENCY).collect::<Vec<()>>().await;
 }
 
 /// Reads shard `index`'s full configuration into an observation made without it (a template chosen after the

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod details;
 
-pub(crate) use details::read_web_acl;
-pub use details::{delete_started, ensure_configuration, read_target_health};
+pub use details::{delete_started, ensure_configuration, read_target_health, read_web_acls};
 use details::{details_of, early_details};
 
 use crate::aws::{AwsClients, autoscaling, cloudwatch, elbv2, route53};
@@ -37,9 +36,9 @@ pub struct Depth {
     pub zone_may_be_gone: bool,
     /// The region's ALB quota (DescribeAccountLimits), side by side with the listings: what a scale-out needs.
     pub quota: bool,
-    /// Each ALB's AWS WAF web ACL (GetWebACLForResource), one call per shard. A failed read leaves it unknown
-    /// (logged): that shard's weight is then held, and a WAF outage never stops traffic moving off capacity that
-    /// is gone.
+    /// Each serving shard's AWS WAF web ACL (GetWebACLForResource), one call per shard, once the fleet's own
+    /// shards are known. A failed read leaves it unknown (logged): that shard's weight is then held, and a WAF
+    /// outage never stops traffic moving off capacity that is gone.
     pub web_acls: bool,
 }
 
@@ -112,6 +111,9 @@ pub async fn observe(aws: &AwsClients, query: FleetQuery<'_>) -> Result<Observed
     };
     let (early, mut observed) = futures::try_join!(early, rest)?;
     observed.shards = details_of(aws, &observed.shards, early, query.depth).await?;
+    if query.depth.web_acls {
+        read_web_acls(aws, &mut observed, false).await;
+    }
     Ok(observed)
 }
 

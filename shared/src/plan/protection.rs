@@ -29,46 +29,84 @@ impl Protection {
     }
 }
 
+impl Protection {
+    /// What it means for the shard's weight, given the weight it has: what `strata status` says first.
+    pub fn consequence(&self, weight: Option<i64>) -> &'static str {
+        match self {
+            Self::Matches => "in rotation",
+            Self::Missing { .. } | Self::Differs { .. } if weight.is_some_and(|w| w > 0) => {
+                "kept in rotation (availability first: the other shards hold fewer healthy targets)"
+            }
+            Self::Missing { .. } | Self::Differs { .. } => "no weight",
+            Self::Unknown => "weight not raised",
+        }
+    }
+}
+
 impl std::fmt::Display for Protection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Matches => f.write_str("protected as the fleet is"),
             Self::Missing { fleet_web_acl } => {
-                write!(f, "no weight: no web ACL protects it, while the fleet's is {fleet_web_acl}")
+                write!(f, "no web ACL protects it, while the fleet's is {fleet_web_acl}")
             }
             Self::Differs { web_acl, fleet_web_acl } => {
-                write!(f, "no weight: its web ACL is {web_acl}, while the fleet's is {fleet_web_acl}")
+                write!(f, "its web ACL is {web_acl}, while the fleet's is {fleet_web_acl}")
             }
-            Self::Unknown => f.write_str("weight not raised: its web ACL could not be read"),
+            Self::Unknown => f.write_str("its web ACL could not be read"),
         }
     }
+}
+
+/// The fleet's web ACL, as far as the reads tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetWebAcl<'a> {
+    /// No web ACL is the norm: nothing is copied or withheld.
+    None,
+    /// This one is: at least half the serving shards have it.
+    Acl(&'a str),
+    /// The shards whose association could not be read could make either true.
+    Undecided,
 }
 
 /// The fleet's web ACL: the one most serving shards have (on a tie, the lowest shard's), if at least half of
-/// the serving shards have it, counting those whose association is unknown. A shard that lost its association by
-/// hand is then the odd one out, never the norm; and a web ACL put on a few shards (a rollout by hand, another
-/// tool) never becomes the norm that takes the others' weight away.
-pub fn fleet_web_acl(fleet: &ObservedFleet) -> Option<&str> {
+/// the serving shards have it. A shard that lost its association by hand is then the odd one out, never the
+/// norm; and a web ACL put on a few shards (a rollout by hand, another tool) never becomes the norm that takes
+/// the others' weight away. Where unread shards could change the answer, it is undecided.
+pub fn fleet_web_acl(fleet: &ObservedFleet) -> FleetWebAcl<'_> {
     let serving: Vec<&Shard> = fleet.shards.iter().filter(|s| s.is_serving()).collect();
     let mut counts: BTreeMap<&str, (usize, ShardIndex)> = BTreeMap::new();
     for shard in &serving {
-        if let Some(arn) = shard.load_balancer.as_ref().and_then(|lb| lb.web_acl.arn()) {
+        if let WebAcl::Arn(arn) = web_acl_of(shard) {
             counts.entry(arn).or_insert((0, shard.index)).0 += 1;
         }
     }
-    let (arn, (count, _)) = counts.into_iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))?;
-    (2 * count >= serving.len()).then_some(arn)
+    let mut ranked: Vec<(&str, usize, ShardIndex)> = counts.into_iter().map(|(a, (n, i))| (a, n, i)).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    let unknown = serving.iter().filter(|s| *web_acl_of(s) == WebAcl::Unknown).count();
+    let (best, count) = ranked.first().map(|(arn, n, _)| (Some(*arn), *n)).unwrap_or((None, 0));
+    let runner_up = ranked.get(1).map(|r| r.1).unwrap_or(0);
+    let half = |n: usize| 2 * n >= serving.len();
+    match best {
+        Some(arn) if half(count) && (unknown == 0 || count > runner_up + unknown) => FleetWebAcl::Acl(arn),
+        _ if unknown == 0 || !half(count + unknown) => FleetWebAcl::None,
+        _ => FleetWebAcl::Undecided,
+    }
 }
 
-/// How `shard` stands against the fleet's web ACL.
-pub fn protection_of(shard: &Shard, fleet_web_acl: Option<&str>) -> Protection {
-    let web_acl = shard.load_balancer.as_ref().map(|lb| &lb.web_acl).unwrap_or(&WebAcl::Unknown);
-    match (web_acl, fleet_web_acl) {
-        (WebAcl::Unknown, _) => Protection::Unknown,
-        (_, None) => Protection::Matches,
-        (WebAcl::None, Some(fleet)) => Protection::Missing { fleet_web_acl: fleet.to_owned() },
-        (WebAcl::Arn(arn), Some(fleet)) if arn == fleet => Protection::Matches,
-        (WebAcl::Arn(arn), Some(fleet)) => {
+fn web_acl_of(shard: &Shard) -> &WebAcl {
+    shard.load_balancer.as_ref().map(|lb| &lb.web_acl).unwrap_or(&WebAcl::Unknown)
+}
+
+/// How `shard` stands against the fleet's web ACL. While it is undecided, a shard with no web ACL counts as
+/// unknown (held, never raised), one with a web ACL as protected.
+pub fn protection_of(shard: &Shard, fleet: FleetWebAcl<'_>) -> Protection {
+    match (web_acl_of(shard), fleet) {
+        (WebAcl::Unknown, _) | (WebAcl::None, FleetWebAcl::Undecided) => Protection::Unknown,
+        (_, FleetWebAcl::None) | (WebAcl::Arn(_), FleetWebAcl::Undecided) => Protection::Matches,
+        (WebAcl::None, FleetWebAcl::Acl(fleet)) => Protection::Missing { fleet_web_acl: fleet.to_owned() },
+        (WebAcl::Arn(arn), FleetWebAcl::Acl(fleet)) if arn == fleet => Protection::Matches,
+        (WebAcl::Arn(arn), FleetWebAcl::Acl(fleet)) => {
             Protection::Differs { web_acl: arn.clone(), fleet_web_acl: fleet.to_owned() }
         }
     }
@@ -108,7 +146,7 @@ pub struct Association {
 /// never replaces another web ACL (someone's rollout, Firewall Manager's): such a shard is reported and kept at
 /// weight 0, not rewritten.
 pub fn associations(fleet: &ObservedFleet) -> Vec<Association> {
-    let Some(acl) = fleet_web_acl(fleet) else { return Vec::new() };
+    let FleetWebAcl::Acl(acl) = fleet_web_acl(fleet) else { return Vec::new() };
     fleet
         .shards
         .iter()

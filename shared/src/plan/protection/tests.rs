@@ -11,12 +11,13 @@ fn with_acls(acls: &[Option<&str>]) -> ObservedFleet {
 
 #[test]
 fn the_fleet_web_acl_is_the_one_at_least_half_the_serving_shards_have() {
-    assert_eq!(fleet_web_acl(&with_acls(&[None, None])), None);
-    assert_eq!(fleet_web_acl(&with_acls(&[Some("a"), None])), Some("a"), "one removed by hand: still the norm");
-    assert_eq!(fleet_web_acl(&with_acls(&[Some("b"), Some("a"), Some("a")])), Some("a"));
-    assert_eq!(fleet_web_acl(&with_acls(&[Some("b"), Some("a")])), Some("b"), "a tie: the lowest shard's");
+    assert_eq!(fleet_web_acl(&with_acls(&[None, None])), FleetWebAcl::None);
+    let removed = with_acls(&[Some("a"), None]);
+    assert_eq!(fleet_web_acl(&removed), FleetWebAcl::Acl("a"), "one removed by hand: still the norm");
+    assert_eq!(fleet_web_acl(&with_acls(&[Some("b"), Some("a"), Some("a")])), FleetWebAcl::Acl("a"));
+    assert_eq!(fleet_web_acl(&with_acls(&[Some("b"), Some("a")])), FleetWebAcl::Acl("b"), "a tie: the lowest's");
     let rollout = with_acls(&[None, Some("a"), None, None, None, None]);
-    assert_eq!(fleet_web_acl(&rollout), None, "one shard of six protected by hand never takes the others' weight");
+    assert_eq!(fleet_web_acl(&rollout), FleetWebAcl::None, "one shard of six never takes the others' weight");
 }
 
 #[test]
@@ -25,8 +26,18 @@ fn shards_whose_web_acl_is_unknown_count_against_the_norm() {
     for i in [0, 3] {
         observed.shards[i].load_balancer.as_mut().unwrap().web_acl = WebAcl::Unknown;
     }
-    assert_eq!(fleet_web_acl(&observed), None, "one read a, one read b: no norm until the rest is read");
+    assert_eq!(fleet_web_acl(&observed), FleetWebAcl::Undecided, "one read a, one b: undecided until read");
     assert!(associations(&observed).is_empty());
+    // A protected shard whose read failed never makes an unprotected one look as the fleet is.
+    let mut two = with_acls(&[Some("a"), None]);
+    two.shards[0].load_balancer.as_mut().unwrap().web_acl = WebAcl::Unknown;
+    assert_eq!(fleet_web_acl(&two), FleetWebAcl::Undecided);
+    assert_eq!(protection_of(&two.shards[1], fleet_web_acl(&two)), Protection::Unknown, "held, not raised");
+    assert!(associations(&two).is_empty());
+    // Reads that cannot change the answer leave it decided.
+    let mut five = with_acls(&[Some("a"), Some("a"), Some("a"), None, None]);
+    five.shards[4].load_balancer.as_mut().unwrap().web_acl = WebAcl::Unknown;
+    assert_eq!(fleet_web_acl(&five), FleetWebAcl::Acl("a"));
 }
 
 #[test]
