@@ -60,14 +60,13 @@ pub fn replacement_conflicts(spec: &FleetSpec, observed: &ObservedFleet) -> Vec<
 /// What a shard's ALB and target group were built with, by property, as the spec writes it. Every property
 /// declared `refused` has a reading here (a test holds the two together).
 fn built_with(shard: &Shard) -> Vec<(&'static str, &str, Value)> {
-    let name = |value: Option<&str>| value.map_or(Value::Null, |v| json!(v));
     let mut out = Vec::new();
     if let Some(lb) = &shard.load_balancer {
-        out.push(("Scheme", lb.name.as_str(), name(lb.scheme.as_ref().map(AsRef::as_ref))));
+        out.push(("Scheme", lb.name.as_str(), json!(lb.scheme.as_ref().map(|s| s.as_str()))));
         out.push(("VpcId", lb.name.as_str(), json!(lb.vpc_id)));
     }
     if let Some(tg) = &shard.target_group {
-        out.push(("TargetType", tg.name.as_str(), name(tg.target_type.as_ref().map(AsRef::as_ref))));
+        out.push(("TargetType", tg.name.as_str(), json!(tg.target_type.as_ref().map(|t| t.as_str()))));
         out.push(("TargetPort", tg.name.as_str(), json!(tg.port)));
         out.push(("VpcId", tg.name.as_str(), json!(tg.vpc_id)));
     }

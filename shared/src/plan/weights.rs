@@ -57,39 +57,40 @@ pub struct WeightPlan {
     pub reason: WeightReason,
 }
 
-/// Why the weights change or stay, answered as its sentence (reports and logs read the same words).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WeightReason {
-    #[serde(rename = "within the hysteresis band")]
-    WithinBand,
-    #[serde(rename = "refusing all-zero weights")]
-    AllZero,
-    #[serde(rename = "weights follow healthy capacity")]
-    FollowCapacity,
-    #[serde(rename = "refused by the weight guard")]
-    GuardRefused,
-    #[serde(rename = "the fleet is being deleted")]
-    BeingDeleted,
-    #[serde(rename = "the fleet is paused")]
-    Paused,
-}
-
-impl WeightReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::WithinBand => "within the hysteresis band",
-            Self::AllZero => "refusing all-zero weights",
-            Self::FollowCapacity => "weights follow healthy capacity",
-            Self::GuardRefused => "refused by the weight guard",
-            Self::BeingDeleted => "the fleet is being deleted",
-            Self::Paused => "the fleet is paused",
+/// An enum whose variants are answered, displayed and read back as their sentence, written once.
+macro_rules! sentences {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
         }
-    }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for WeightReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+sentences! {
+    /// Why the weights change or stay, answered as its sentence (reports and logs read the same words).
+    pub enum WeightReason {
+        WithinBand => "within the hysteresis band",
+        AllZero => "refusing all-zero weights",
+        FollowCapacity => "weights follow healthy capacity",
+        GuardRefused => "refused by the weight guard",
+        BeingDeleted => "the fleet is being deleted",
+        Paused => "the fleet is paused",
     }
 }
 

@@ -145,7 +145,7 @@ fn a_draining_only_fleet_is_never_set_all_zero() {
 #[test]
 fn a_reason_is_answered_as_the_sentence_it_displays_and_reads_back() {
     use WeightReason::*;
-    for reason in [WithinBand, AllZero, FollowCapacity, GuardRefused, BeingDeleted] {
+    for reason in [WithinBand, AllZero, FollowCapacity, GuardRefused, BeingDeleted, Paused] {
         let written = serde_json::to_value(reason).unwrap();
         assert_eq!(written, serde_json::json!(reason.to_string()));
         assert_eq!(serde_json::from_value::<WeightReason>(written).unwrap(), reason);
