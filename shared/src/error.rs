@@ -48,8 +48,9 @@ pub enum StrataError {
     InvalidEvent(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// `code`: AWS's error code where AWS gave one (what code matches on; `message` is for people).
     #[error("{message} ({service} {operation})")]
-    Aws { service: &'static str, operation: &'static str, message: String },
+    Aws { service: &'static str, operation: &'static str, code: Option<String>, message: String },
     #[error("refused: {0}")]
     Refused(String),
     /// The fleet name is held by another custom resource (or by one made before owners were written).
@@ -65,10 +66,18 @@ impl StrataError {
     /// own message may not; other errors are returned as they are.
     pub fn about(self, subject: impl fmt::Display) -> Self {
         match self {
-            Self::Aws { service, operation, message } => {
-                Self::Aws { service, operation, message: format!("{subject}: {message}") }
+            Self::Aws { service, operation, code, message } => {
+                Self::Aws { service, operation, code, message: format!("{subject}: {message}") }
             }
             other => other,
+        }
+    }
+
+    /// AWS's error code of a failed call, if AWS gave one.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Self::Aws { code, .. } => code.as_deref(),
+            _ => None,
         }
     }
 
@@ -96,7 +105,7 @@ pub fn aws_error<E>(service: &'static str, operation: &'static str, err: E) -> S
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {
-    StrataError::Aws { service, operation, message: readable(&err) }
+    StrataError::Aws { service, operation, code: err.code().map(str::to_owned), message: readable(&err) }
 }
 
 fn readable<E: std::error::Error + ProvideErrorMetadata>(err: &E) -> String {

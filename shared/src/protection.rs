@@ -11,8 +11,8 @@ use crate::observe::read_web_acls;
 use crate::plan::protection::{associated, associations};
 
 /// `fleet` with every serving shard's web ACL read where the observation did not (a failed read stays unknown:
-/// a new shard's record then starts at weight 0; one WAF does not know yet is a new shard's, and has none), and the fleet's web ACL associated where a shard has none.
-/// A refused association is logged and left: that shard's record then gets no weight (`plan::records`), the
+/// a new shard's record then starts at weight 0; one WAF does not know yet is a new shard's, and has none), and
+/// the fleet's web ACL associated where a shard has none. A refused association is logged and left: that shard's record then gets no weight (`plan::records`), the
 /// rebalancer keeps it at 0, `strata status` says why, and a scheduled pass tries again. Never fails: the
 /// scale-out around it goes on.
 pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> Result<ObservedFleet> {

@@ -16,7 +16,12 @@ const RELIEF_TIMEOUT: Duration = Duration::from_secs(3);
 
 async fn bounded<T>(operation: &'static str, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(RELIEF_TIMEOUT, call).await.unwrap_or_else(|_| {
-        Err(StrataError::Aws { service: "elbv2", operation, message: format!("no answer within {RELIEF_TIMEOUT:?}") })
+        Err(StrataError::Aws {
+            code: None,
+            service: "elbv2",
+            operation,
+            message: format!("no answer within {RELIEF_TIMEOUT:?}"),
+        })
     })
 }
 

@@ -106,6 +106,7 @@ async fn remove_target_groups(
         return Ok(());
     }
     Err(StrataError::Aws {
+        code: Some("ResourceInUse".into()),
         service: "elbv2",
         operation: "DeleteTargetGroup",
         message: format!(

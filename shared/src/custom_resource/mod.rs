@@ -258,6 +258,7 @@ pub async fn send_response(url: &str, body: String, window: Duration) -> Result<
         let result = match tokio::time::timeout(share, put_once(url, body.clone())).await {
             Ok(result) => result,
             Err(_) => Err(StrataError::Aws {
+                code: None,
                 service: "s3",
                 operation: "PUT ResponseURL",
                 message: format!("no answer within {share:?}"),
@@ -285,6 +286,7 @@ async fn put_once(url: &str, body: String) -> Result<()> {
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| StrataError::InvalidEvent(format!("ResponseURL: {e}")))?;
     let response = client.request(request).await.map_err(|e| StrataError::Aws {
+        code: None,
         service: "s3",
         operation: "PUT ResponseURL",
         message: e.to_string(),
@@ -293,6 +295,7 @@ async fn put_once(url: &str, body: String) -> Result<()> {
     if !status.is_success() {
         let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         return Err(StrataError::Aws {
+            code: None,
             service: "s3",
             operation: "PUT ResponseURL",
             message: format!("{status}: {}", String::from_utf8_lossy(&text)),

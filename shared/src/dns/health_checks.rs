@@ -171,6 +171,7 @@ pub async fn create_health_check(
         .map_err(|e| aws_error("route53", "CreateHealthCheck", e))?;
     let id = created.health_check().map(|h| h.id().to_owned()).filter(|id| !id.is_empty()).ok_or_else(|| {
         StrataError::Aws {
+            code: None,
             service: "route53",
             operation: "CreateHealthCheck",
             message: format!("{reference}: the answer holds no health check"),

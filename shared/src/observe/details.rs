@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 
 use super::Depth;
 use crate::aws::{AwsClients, elbv2, wafv2};
-use crate::error::{Result, StrataError};
+use crate::error::Result;
 use crate::model::{ObservedFleet, Shard, WebAcl};
 use crate::names::{ShardIndex, TAG_DELETING};
 
@@ -24,7 +24,7 @@ pub(super) async fn early_details(aws: &AwsClients, named: &[Shard], depth: Dept
     let reads = try_join_all(named.iter().map(|shard| async move {
         match observe_details(aws, std::slice::from_ref(shard), depth, template).await {
             Ok(read) => Ok(read.into_iter().next()),
-            Err(StrataError::Aws { message, .. }) if NOT_FOUND.iter().any(|code| message.starts_with(code)) => Ok(None),
+            Err(err) if err.aws_code().is_some_and(|code| NOT_FOUND.contains(&code)) => Ok(None),
             Err(err) => Err(err),
         }
     }));
@@ -185,7 +185,7 @@ pub async fn delete_started(aws: &AwsClients, fleet: &ObservedFleet) -> Result<b
         .collect();
     match elbv2::tags_of(&aws.elbv2, &arns).await {
         Ok(tags) => Ok(tags.len() < arns.len() || tags.iter().any(|(_, t)| t.contains_key(TAG_DELETING))),
-        Err(StrataError::Aws { message, .. }) if NOT_FOUND.iter().any(|code| message.starts_with(code)) => Ok(true),
+        Err(err) if err.aws_code().is_some_and(|code| NOT_FOUND.contains(&code)) => Ok(true),
         Err(err) => Err(err),
     }
 }

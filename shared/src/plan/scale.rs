@@ -100,7 +100,7 @@ impl std::fmt::Display for ScaleNote {
             Self::MaxShards { max } => write!(f, "MaxShards ({max}) reached: no new shard"),
             Self::RegionQuota { load_balancers, quota } => write!(
                 f,
-                "the region holds {load_balancers} application load balancers, its quota (DescribeAccountLimits): no new shard (quota {quota})"
+                "the region holds {load_balancers} application load balancers, as many as its quota allows ({quota}): no new shard"
             ),
             Self::NoFreeIndex => f.write_str("every shard index is in use"),
             Self::AlreadyDrained => f.write_str("this alarm transition already drained a shard: nothing more"),

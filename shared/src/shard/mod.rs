@@ -120,7 +120,12 @@ pub async fn ensure_shard_listeners(
 
 /// An answer without the resource it is about (AWS always returns it; an empty ARN must never be used).
 pub(crate) fn no_resource(operation: &'static str, name: &str) -> StrataError {
-    StrataError::Aws { service: "elbv2", operation, message: format!("{name}: the answer holds no resource") }
+    StrataError::Aws {
+        code: None,
+        service: "elbv2",
+        operation,
+        message: format!("{name}: the answer holds no resource"),
+    }
 }
 
 /// A create that names an existing resource answers with it (AWS's idempotency: same name and settings), and a
