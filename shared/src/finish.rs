@@ -64,7 +64,7 @@ pub async fn finish_fleet_alongside(
         ensure_health_checks(aws, settings, fleet),
         ensure_alarms(aws, settings, fleet),
         alongside,
-        ensure_web_acls(aws, fleet),
+        async { Ok(ensure_web_acls(aws, fleet).await) },
     )?;
     let ids: Vec<(ShardIndex, String)> = health_checks.iter().map(|(index, id, _)| (*index, id.clone())).collect();
     // A new health check is tagged while the records that name it are written (its id is all they need). One

@@ -61,15 +61,6 @@ pub enum WebAcl {
     Arn(String),
 }
 
-impl WebAcl {
-    pub fn arn(&self) -> Option<&str> {
-        match self {
-            Self::Arn(arn) => Some(arn),
-            Self::Unknown | Self::None => None,
-        }
-    }
-}
-
 impl LoadBalancer {
     /// It answers on IPv6: its records include AAAA (`dualstack-without-public-ipv4` too, set by hand).
     pub fn is_dualstack(&self) -> bool {

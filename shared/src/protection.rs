@@ -5,7 +5,6 @@ use futures::future::join_all;
 use tracing::{info, warn};
 
 use crate::aws::{AwsClients, wafv2};
-use crate::error::Result;
 use crate::model::ObservedFleet;
 use crate::observe::read_web_acls;
 use crate::plan::protection::{associated, associations};
@@ -15,7 +14,7 @@ use crate::plan::protection::{associated, associations};
 /// the fleet's web ACL associated where a shard has none. A refused association is logged and left: that shard's record then gets no weight (`plan::records`), the
 /// rebalancer keeps it at 0, `strata status` says why, and a scheduled pass tries again. Never fails: the
 /// scale-out around it goes on.
-pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> Result<ObservedFleet> {
+pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> ObservedFleet {
     let mut known = fleet.clone();
     read_web_acls(aws, &mut known, true).await;
     let wanted = associations(&known);
@@ -40,5 +39,5 @@ pub async fn ensure_web_acls(aws: &AwsClients, fleet: &ObservedFleet) -> Result<
             ),
         }
     }
-    Ok(associated(&known, &made))
+    associated(&known, &made)
 }

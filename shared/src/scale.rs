@@ -128,7 +128,7 @@ pub async fn scale(
     if !settings.dry_run && trigger == ScaleTrigger::Tidy {
         relief::give_back_ready(aws, &observed, &policy, now, &mut metrics).await;
         if plan.steps.is_empty() && (has_idle_serving_shard(&observed) || now / 60 % PROTECTION_CHECK_MINUTES == 0) {
-            ensure_web_acls(aws, &observed).await?;
+            ensure_web_acls(aws, &observed).await;
         }
     }
     if settings.dry_run || plan.steps.is_empty() {

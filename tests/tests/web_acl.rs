@@ -14,7 +14,7 @@ use strata_core::plan::scale::ScaleStep;
 use strata_core::rebalance::RebalanceReport;
 use strata_core::scale::ScaleReport;
 use strata_tests::custom_resource::{CfnStatus, provision};
-use strata_tests::runtime::{binary, run_function};
+use strata_tests::runtime::{Run, binary, run_function};
 use strata_tests::state::weights;
 use strata_tests::waf::{associate, create_web_acl, disassociate, web_acl_of};
 use strata_tests::{Emulator, Fixture, event};
@@ -37,6 +37,14 @@ async fn protected_fleet(emulator: &Emulator) -> (Fixture, AwsClients, String) {
     (fixture, aws, acl)
 }
 
+/// A requests-high alarm delivered to the alb-scaler, which adds a shard.
+fn scale_out(emulator: &Emulator) -> Run {
+    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
+    let report = run.outcomes[0].first_report::<ScaleReport>();
+    assert!(matches!(report.plan.steps[..], [ScaleStep::Create { .. }]), "{report:?}");
+    run
+}
+
 fn weight_of(weights: &[(String, i64)], shard: &str) -> Option<i64> {
     weights.iter().find(|(id, _)| id.ends_with(shard)).map(|(_, w)| *w)
 }
@@ -46,9 +54,7 @@ async fn a_new_shard_gets_the_fleets_web_acl_before_its_record_gets_weight() {
     let emulator = Emulator::start();
     let (fixture, aws, acl) = protected_fleet(&emulator).await;
     let before = emulator.calls().len();
-    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
-    let report = run.outcomes[0].first_report::<ScaleReport>();
-    assert!(matches!(report.plan.steps[..], [ScaleStep::Create { .. }]), "{report:?}");
+    scale_out(&emulator);
 
     assert_eq!(web_acl_of(&aws, &load_balancer_arn(&aws, "web-s1").await).await.as_deref(), Some(acl.as_str()));
     let calls = emulator.calls()[before..].to_vec();
@@ -66,7 +72,7 @@ async fn a_new_shard_gets_the_fleets_web_acl_before_its_record_gets_weight() {
 async fn a_shard_whose_web_acl_was_removed_by_hand_gets_no_weight_and_status_says_why() {
     let emulator = Emulator::start();
     let (fixture, aws, acl) = protected_fleet(&emulator).await;
-    run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
+    scale_out(&emulator);
     let rebalance = || run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
     rebalance();
     let s1 = load_balancer_arn(&aws, "web-s1").await;
@@ -117,8 +123,7 @@ async fn a_shard_too_new_for_waf_waits_at_weight_zero_until_a_scheduled_pass_pro
     let emulator = Emulator::start();
     let (fixture, aws, acl) = protected_fleet(&emulator).await;
     emulator.set_web_acl_unavailable_seconds(600.0);
-    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
-    assert!(matches!(run.outcomes[0].first_report::<ScaleReport>().plan.steps[..], [ScaleStep::Create { .. }]));
+    let run = scale_out(&emulator);
     assert!(run.logs.contains("WAFUnavailableEntityException"), "AWS's reason, logged: {}", run.logs);
     assert_eq!(weight_of(&weights(&aws, &fixture.hosted_zone_id).await, ":s1"), Some(0), "in place, no weight");
     let rebalance = || run_function("dns-rebalancer", &emulator.env(REGION), &[event("dns-rebalancer/schedule.json")]);
@@ -144,8 +149,7 @@ async fn a_shard_briefly_too_new_for_waf_is_protected_within_the_scale_out() {
     let (fixture, aws, acl) = protected_fleet(&emulator).await;
     // WAF refuses the new ALB (reads and associations alike) for its first 3 s: the retries outlast it.
     emulator.set_web_acl_unavailable_seconds(3.0);
-    let run = run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
-    assert!(matches!(run.outcomes[0].first_report::<ScaleReport>().plan.steps[..], [ScaleStep::Create { .. }]));
+    let run = scale_out(&emulator);
     assert!(run.logs.contains("web ACL associated"), "{}", run.logs);
     emulator.set_web_acl_unavailable_seconds(0.0);
     assert_eq!(web_acl_of(&aws, &load_balancer_arn(&aws, "web-s1").await).await, Some(acl));
@@ -160,7 +164,7 @@ async fn a_fleet_without_a_web_acl_makes_no_association() {
     let created = provision(&emulator, &fixture, "create", |_| {});
     assert_eq!(created.status(), CfnStatus::Success, "{created}");
     let before = emulator.calls().len();
-    run_function("alb-scaler", &emulator.env(REGION), &[event("alb-scaler/alarm-action.json")]);
+    scale_out(&emulator);
     let calls = emulator.calls()[before..].to_vec();
     assert!(calls.iter().any(|c| c == "wafv2:GetWebACLForResource"), "read: {calls:?}");
     assert!(!calls.iter().any(|c| c == "wafv2:AssociateWebACL"), "nothing to copy: {calls:?}");

@@ -24,13 +24,17 @@ pub async fn web_acl_of_new(client: &Client, load_balancer_arn: &str) -> Result<
 async fn read(client: &Client, load_balancer_arn: &str, too_new_is_none: bool) -> Result<WebAcl> {
     match client.get_web_acl_for_resource().resource_arn(load_balancer_arn).send().await {
         Ok(out) => Ok(out.web_acl().map(|acl| WebAcl::Arn(acl.arn().to_owned())).unwrap_or(WebAcl::None)),
-        Err(err) if too_new_is_none && err.code().is_some_and(|code| NOT_YET.contains(&code)) => Ok(WebAcl::None),
+        Err(err) if too_new_is_none && too_new(&err) => Ok(WebAcl::None),
         Err(err) => Err(aws_error("wafv2", "GetWebACLForResource", err)),
     }
 }
 
 /// AWS's answers while a load balancer is too new for WAF ("wait a few minutes"), which the SDK does not retry.
 const NOT_YET: [&str; 2] = ["WAFUnavailableEntityException", "WAFNonexistentItemException"];
+
+fn too_new(err: &impl ProvideErrorMetadata) -> bool {
+    err.code().is_some_and(|code| NOT_YET.contains(&code))
+}
 /// Waits before each retry of an association refused as too early: 7 s in all on the scale-out path; a
 /// scheduled pass finishes the job if AWS needs longer.
 const RETRY_WAITS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
@@ -43,7 +47,7 @@ pub async fn associate(client: &Client, web_acl_arn: &str, load_balancer_arn: &s
         let sent = client.associate_web_acl().web_acl_arn(web_acl_arn).resource_arn(load_balancer_arn).send().await;
         match (sent, waits.next()) {
             (Ok(_), _) => return Ok(()),
-            (Err(err), Some(wait)) if err.code().is_some_and(|code| NOT_YET.contains(&code)) => {
+            (Err(err), Some(wait)) if too_new(&err) => {
                 tokio::time::sleep(*wait).await;
             }
             (Err(err), _) => return Err(aws_error("wafv2", "AssociateWebACL", err)),

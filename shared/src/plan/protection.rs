@@ -27,9 +27,7 @@ impl Protection {
     pub fn withholds_weight(&self) -> bool {
         matches!(self, Self::Missing { .. } | Self::Differs { .. })
     }
-}
 
-impl Protection {
     /// What it means for the shard's weight, given the weight it has: what `strata status` says first.
     pub fn consequence(&self, weight: Option<i64>) -> &'static str {
         match self {

@@ -134,8 +134,8 @@ pub struct RecordPlan {
 /// Weighted records for every serving shard (a shard keeps its current weight; a new one starts at the
 /// policy's initial weight and the rebalancer ramps it, unless the fleet has no weighted record yet: then every
 /// shard starts at full weight; a new one less protected than the fleet, or whose web ACL could not be read,
-/// starts at 0 and the rebalancer raises it once it matches) and the region's latency record. Records that already say the same are left
-/// out: a re-run after success writes nothing.
+/// starts at 0 and the rebalancer raises it once it matches) and the region's latency record. Records that
+/// already say the same are left out: a re-run after success writes nothing.
 pub fn record_plan(
     fleet_name: &FleetName,
     region: &str,

@@ -96,9 +96,8 @@ sentences! {
 
 /// Ideal weights: ∝ healthy targets, the largest scaled to 255, rounded, at least 1 for any shard with a healthy
 /// target; draining shards, shards less protected than the fleet (see `protecting`) and shards with no healthy
-/// target get 0. When
-/// no other shard has a healthy target the capacity signal is absent: each of them gets an equal weight rather
-/// than all zero.
+/// target get 0. When no other shard has a healthy target the capacity signal is absent: each of them gets an
+/// equal weight rather than all zero.
 pub fn ideal_weights(shards: &[ShardCapacity]) -> Vec<(ShardIndex, u8)> {
     let protecting = protecting(shards);
     let largest = shards.iter().filter(|s| !s.withheld(protecting)).map(|s| s.healthy_targets).max().unwrap_or(0);
